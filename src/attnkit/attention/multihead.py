@@ -1,0 +1,140 @@
+"""Multi-head attention (Vaswani et al. 2017, section 3.2.2).
+
+``MultiHead(Q, K, V) = Concat(head_1..head_h) W^O`` with ``head_i = softmax(Q W_i^Q (K W_i^K)^T /
+sqrt(d_k)) V W_i^V``. Numerically equal to ``torch.nn.MultiheadAttention`` given the same weights
+(:meth:`MultiHeadAttention.load_torch_weights`); uses ``F.scaled_dot_product_attention`` when no
+weights are asked for, and an explicit path that returns them otherwise.
+
+Legend: B batch, T queries, S keys, D model dim, H heads, Dh head dim.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softmax
+
+__all__ = ["MultiHeadAttention", "MultiHeadOutput"]
+
+
+class MultiHeadOutput(NamedTuple):
+    output: Tensor  # [B, T, D]
+    attn_weights: Tensor | None  # [B, T, S] averaged, [B, H, T, S] per head, or None
+
+
+class MultiHeadAttention(nn.Module):
+    """Batch-first multi-head attention.
+
+    Args:
+        embed_dim: ``D``, the query and output size.
+        num_heads: ``H``; ``D`` must be divisible by it.
+        dropout: dropout on the attention weights while training.
+        bias: biases on the four projections.
+        kdim, vdim: key/value input sizes (default ``D``).
+
+    Shapes:
+        query ``[B, T, D]``, key ``[B, S, kdim]``, value ``[B, S, vdim]``, mask ``[B, S]``, ``[T, S]`` or
+        ``[B, T, S]`` (True = may attend) -> output ``[B, T, D]``; attn_weights as :class:`MultiHeadOutput`.
+        Queries with nothing to attend produce a zero context (before the output projection).
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        *,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+    ) -> None:
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.dropout = dropout
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(kdim or embed_dim, embed_dim, bias=bias)
+        self.v_proj = nn.Linear(vdim or embed_dim, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        for proj in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.xavier_uniform_(proj.weight)
+            if proj.bias is not None:
+                nn.init.zeros_(proj.bias)
+        if self.out_proj.bias is not None:
+            nn.init.zeros_(self.out_proj.bias)
+
+    @torch.no_grad()
+    def load_torch_weights(self, mha: nn.MultiheadAttention) -> MultiHeadAttention:
+        """Copy the parameters of a ``torch.nn.MultiheadAttention`` (packed or separate projections)."""
+        if mha.embed_dim != self.embed_dim or mha.num_heads != self.num_heads:
+            raise ValueError(
+                f"torch module has embed_dim={mha.embed_dim}, num_heads={mha.num_heads}; "
+                f"this one {self.embed_dim}, {self.num_heads}"
+            )
+        if mha.in_proj_weight is not None:
+            for proj, w in zip((self.q_proj, self.k_proj, self.v_proj), mha.in_proj_weight.chunk(3), strict=True):
+                proj.weight.copy_(w)
+        else:
+            self.q_proj.weight.copy_(mha.q_proj_weight)
+            self.k_proj.weight.copy_(mha.k_proj_weight)
+            self.v_proj.weight.copy_(mha.v_proj_weight)
+        if mha.in_proj_bias is not None:
+            for proj, b in zip((self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3), strict=True):
+                proj.bias.copy_(b)
+        self.out_proj.load_state_dict(mha.out_proj.state_dict())
+        return self
+
+    def _split(self, x: Tensor) -> Tensor:
+        B, L, _ = x.shape
+        return x.view(B, L, self.num_heads, self.head_dim).transpose(1, 2)  # [B, H, L, Dh]
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+        average_weights: bool = True,
+    ) -> MultiHeadOutput:
+        check_qkv(query, key, value)
+        if query.size(-1) != self.embed_dim:
+            raise ValueError(f"query last dim must be embed_dim={self.embed_dim}, got {list(query.shape)}")
+        B, T, S = query.size(0), query.size(1), key.size(1)
+        mask = broadcast_mask(mask, B, T, S)
+        q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
+        if need_weights:
+            context, weights = self._attend_explicit(q, k, v, mask)
+            if average_weights:
+                weights = weights.mean(1)  # [B, T, S]
+        else:
+            context, weights = self._attend_fused(q, k, v, mask), None
+        context = context.transpose(1, 2).reshape(B, T, self.embed_dim)  # [B, T, D]
+        return MultiHeadOutput(self.out_proj(context), weights)
+
+    def _attend_explicit(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        scores = (q / math.sqrt(self.head_dim)) @ k.transpose(-2, -1)  # [B, H, T, S]
+        weights = masked_softmax(scores, None if mask is None else mask[:, None])  # [B, H, T, S]
+        if self.training and self.dropout > 0:
+            weights = F.dropout(weights, self.dropout)
+        return weights @ v, weights  # [B, H, T, Dh]
+
+    def _attend_fused(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
+        dropout = self.dropout if self.training else 0.0
+        if mask is None:
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # [B, H, T, Dh]
+        # SDPA returns NaN for a query with no key; open such rows, then zero their output.
+        empty = ~mask.any(-1, keepdim=True)  # [B, T, 1]
+        attn_mask = (mask | empty)[:, None]  # [B, 1, T, S]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+        return out.masked_fill(empty[:, None], 0.0)  # [B, H, T, Dh]
