@@ -44,7 +44,7 @@ class Attention(nn.Module):
 
     Shapes:
         query ``[B, T, Dq]`` (``T = 1`` for one decoder step), key ``[B, S, Dk]``, value ``[B, S, Dv]``,
-        mask ``[B, S]``, ``[T, S]`` or ``[B, T, S]`` (True = may attend)
+        mask ``[B, S]`` (key padding) or ``[B or 1, T, S]`` (True = may attend)
         -> context ``[B, T, Dv]``, attn_weights ``[B, T, S]``.
     """
 

@@ -54,7 +54,9 @@ def check_qkv(query: Tensor, key: Tensor, value: Tensor | None = None) -> None:
 def broadcast_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> Tensor | None:
     """Bring a boolean mask to ``[B, T, S]`` (a view where possible).
 
-    Accepts a key-padding mask ``[B, S]``, a per-query mask ``[T, S]`` (e.g. causal) or ``[B, T, S]``.
+    A 2-D mask is always a key-padding mask ``[B, S]``; a per-query mask (e.g. causal) is 3-D,
+    ``[B, T, S]`` or ``[1, T, S]`` (as :func:`causal_mask` returns), so the two can never be confused
+    when ``B == T``.
     """
     if mask is None:
         return None
@@ -62,13 +64,11 @@ def broadcast_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> 
         raise ValueError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
     if mask.dim() == 2 and mask.shape == (batch, keys):
         return mask[:, None, :].expand(batch, queries, keys)  # [B, T, S]
-    if mask.dim() == 2 and mask.shape == (queries, keys):
-        return mask[None].expand(batch, queries, keys)  # [B, T, S]
     if mask.dim() == 3 and mask.shape[1:] == (queries, keys) and mask.size(0) in (1, batch):
         return mask.expand(batch, queries, keys)
     raise ValueError(
-        f"mask {_shape(mask)} fits none of [B, S]=[{batch}, {keys}], [T, S]=[{queries}, {keys}] "
-        f"or [B, T, S]=[{batch}, {queries}, {keys}]"
+        f"mask {_shape(mask)} fits neither a key-padding mask [B, S]=[{batch}, {keys}] nor a "
+        f"per-query mask [B or 1, T, S]=[{batch}, {queries}, {keys}]"
     )
 
 
@@ -79,9 +79,12 @@ def key_padding_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
 
 
 def causal_mask(queries: int, keys: int | None = None, *, device: torch.device | None = None) -> Tensor:
-    """``[T, S]`` lower-triangular mask: query ``t`` may attend keys ``0..t`` (aligned at the end)."""
+    """``[1, T, S]`` lower-triangular mask: query ``t`` may attend keys up to its own position.
+
+    With ``S > T`` (cached decoding) the queries are the last ``T`` positions, so the diagonal is shifted.
+    """
     keys = queries if keys is None else keys
-    return torch.ones(queries, keys, dtype=torch.bool, device=device).tril(diagonal=keys - queries)
+    return torch.ones(1, queries, keys, dtype=torch.bool, device=device).tril(diagonal=keys - queries)
 
 
 # --------------------------------------------------------------------------- normalisers

@@ -38,8 +38,8 @@ class MultiHeadAttention(nn.Module):
         kdim, vdim: key/value input sizes (default ``D``).
 
     Shapes:
-        query ``[B, T, D]``, key ``[B, S, kdim]``, value ``[B, S, vdim]``, mask ``[B, S]``, ``[T, S]`` or
-        ``[B, T, S]`` (True = may attend) -> output ``[B, T, D]``; attn_weights as :class:`MultiHeadOutput`.
+        query ``[B, T, D]``, key ``[B, S, kdim]``, value ``[B, S, vdim]``, mask ``[B, S]`` (key padding) or
+        ``[B or 1, T, S]`` (True = may attend) -> output ``[B, T, D]``; attn_weights as :class:`MultiHeadOutput`.
         Queries with nothing to attend produce a zero context (before the output projection).
     """
 
