@@ -1,0 +1,133 @@
+"""Length-bucketed batching by token budget, padding, and the :class:`Batch` that models consume."""
+# B batch, S source len, T target len (BOS + target, or target + EOS), L longest sequence
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import torch
+from torch import Tensor
+
+from attnkit.data.tokenizers import BOS, EOS, PAD
+
+# Shuffled examples are sorted by length within chunks of about this many batches: large enough that
+# neighbours have similar lengths (little padding), small enough that batches still mix the corpus.
+CHUNK_BATCHES = 100
+
+
+def _cut(order: Sequence[int], lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Cut ``order`` (sorted by length) greedily into batches of at most ``max_tokens`` padded tokens."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        grown = max(longest, lengths[i])
+        if current and (len(current) + 1) * grown > max_tokens:
+            batches.append(current)
+            current, grown = [], lengths[i]
+        current.append(i)
+        longest = grown
+    if current:
+        batches.append(current)
+    return batches
+
+
+def bucket_batches(src_lens: Sequence[int], tgt_lens: Sequence[int], *, max_tokens: int, shuffle: bool,
+                   seed: int, epoch: int = 0) -> list[list[int]]:
+    """Group example indices into batches of similar length under a padded-token budget.
+
+    A batch's cost is ``len(batch) * longest``, where ``longest`` is the longest source *or* target in
+    it (pass lengths as they will be padded, e.g. target + EOS), and stays ``<= max_tokens``; an example
+    longer than ``max_tokens`` alone gets a batch of its own. With ``shuffle`` the examples are permuted,
+    sorted by length within chunks of about :data:`CHUNK_BATCHES` batches, and the batch order is
+    shuffled, all determined by ``(seed, epoch)``. Without it all examples are sorted by length
+    (ties by index) and the batches come shortest first. Every index appears in exactly one batch.
+    """
+    if len(src_lens) != len(tgt_lens):
+        raise ValueError(f"src_lens has {len(src_lens)} entries but tgt_lens has {len(tgt_lens)}")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    lengths = [max(int(s), int(t)) for s, t in zip(src_lens, tgt_lens, strict=True)]
+    n = len(lengths)
+    if not shuffle:
+        return _cut(sorted(range(n), key=lambda i: (lengths[i], i)), lengths, max_tokens)
+    rng = random.Random(f"attnkit-batches:{seed}:{epoch}")  # str seeds hash with SHA-512: stable
+    order = list(range(n))
+    rng.shuffle(order)
+    mean_len = max(1.0, sum(lengths) / max(1, n))
+    chunk = max(1, int(CHUNK_BATCHES * max_tokens / mean_len))
+    batches: list[list[int]] = []
+    for begin in range(0, n, chunk):
+        part = sorted(order[begin:begin + chunk], key=lambda i: lengths[i])
+        batches.extend(_cut(part, lengths, max_tokens))
+    rng.shuffle(batches)
+    return batches
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int = PAD) -> torch.LongTensor:
+    """Right-pad integer sequences into a ``[B, L]`` long tensor, ``L`` the longest length."""
+    if len(seqs) == 0:
+        raise ValueError("pad() needs at least one sequence")
+    width = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), width), pad_id, dtype=torch.long)  # [B, L]
+    for row, seq in enumerate(seqs):
+        if len(seq):
+            out[row, : len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
+    return out
+
+
+def _lengths_mask(lengths: Sequence[int], width: int) -> Tensor:
+    return torch.arange(width)[None, :] < torch.as_tensor(list(lengths))[:, None]  # [B, L] bool
+
+
+@dataclass
+class Batch:
+    """A padded batch of translation pairs, as models' ``loss()`` and the training loop see it.
+
+    Shapes:
+        src: ``[B, S]`` long; src_mask: ``[B, S]`` bool, True = real token.
+        tgt_in: ``[B, T]`` long, BOS + target (decoder input); tgt_out: ``[B, T]`` long, target + EOS
+        (what to predict); tgt_mask: ``[B, T]`` bool, True = real token.
+        indices: positions of the pairs in the corpus, in batch order.
+    """
+
+    src: Tensor
+    src_mask: Tensor
+    tgt_in: Tensor
+    tgt_out: Tensor
+    tgt_mask: Tensor
+    indices: list[int]
+
+    @property
+    def ntokens(self) -> int:
+        """Number of target tokens to predict, EOS included (the loss normaliser)."""
+        return int(self.tgt_mask.sum())
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
+        """A copy with every tensor moved to ``device``."""
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in moved.items():
+            if isinstance(value, Tensor):
+                moved[key] = value.to(device, non_blocking=non_blocking)
+        return Batch(**moved)
+
+
+def make_batch(src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]],
+               indices: Sequence[int]) -> Batch:
+    """Pad token ids (without BOS/EOS) into a :class:`Batch`, adding BOS to ``tgt_in`` and EOS to ``tgt_out``."""
+    if not len(src_ids) == len(tgt_ids) == len(indices):
+        raise ValueError(f"make_batch got {len(src_ids)} sources, {len(tgt_ids)} targets and "
+                         f"{len(indices)} indices; they must match")
+    src = pad(src_ids)  # [B, S]
+    tgt_in = pad([[BOS, *t] for t in tgt_ids])  # [B, T]
+    tgt_out = pad([[*t, EOS] for t in tgt_ids])  # [B, T]
+    return Batch(
+        src=src,
+        src_mask=_lengths_mask([len(s) for s in src_ids], src.shape[1]),
+        tgt_in=tgt_in,
+        tgt_out=tgt_out,
+        tgt_mask=_lengths_mask([len(t) + 1 for t in tgt_ids], tgt_out.shape[1]),
+        indices=[int(i) for i in indices],
+    )
