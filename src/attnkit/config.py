@@ -1,0 +1,214 @@
+"""Configuration: YAML -> validated, typed objects. Every default lives here.
+
+A config has four sections (``data``, ``model``, ``train``, ``decode``) plus ``name`` and ``seed``.
+Unknown keys are errors that name the key and suggest the closest valid one; ``key=value`` overrides
+from the command line use dotted paths (``train.max_steps=2000``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from attnkit.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "DecodeConfig",
+    "ModelConfig",
+    "TokenizerConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "dump_config",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TokenizerConfig(_Section):
+    kind: Literal["char", "word", "sentencepiece"] = "char"
+    vocab_size: int = Field(8000, gt=4, description="sentencepiece only; char/word take what the data has")
+    model_type: Literal["bpe", "unigram"] = "bpe"
+    min_freq: int = Field(1, ge=1)
+    shared: bool = False  # one vocabulary for source and target
+
+
+class FilesConfig(_Section):
+    src: Path
+    tgt: Path | None = None  # None: ``src`` is a TSV file (source<TAB>target)
+
+
+class DataConfig(_Section):
+    corpus: Literal["dates", "bible", "files"] = "dates"
+    train: FilesConfig | None = None  # corpus=files
+    dev: FilesConfig | None = None
+    test: FilesConfig | None = None
+    src_lang: str = "es"  # bible: es or en
+    tgt_lang: str = "en"
+    english: Literal["kjv", "web"] = "kjv"  # bible: which English translation
+    train_size: int | None = Field(None, gt=0, description="dates: number of training pairs")
+    max_len: int = Field(400, gt=0, description="pairs longer than this (characters) are skipped")
+    tokenizer: TokenizerConfig = TokenizerConfig()
+
+    @model_validator(mode="after")
+    def _files_given(self) -> DataConfig:
+        if self.corpus == "files" and (self.train is None or self.dev is None):
+            raise ValueError("data.corpus=files needs data.train and data.dev ({src: ..., tgt: ...})")
+        return self
+
+
+class ModelConfig(_Section):
+    family: Literal["rnn"] = "rnn"
+    cell: Literal["gru", "lstm"] = "gru"
+    decoder: Literal["bahdanau", "luong", "none"] = "bahdanau"
+    score: Literal["additive", "dot", "general", "concat"] = "additive"
+    input_feeding: bool = True  # luong only
+    embed_dim: int = Field(64, gt=0)
+    hidden_dim: int = Field(128, gt=0)
+    attention_dim: int | None = Field(None, gt=0, description="A of additive/concat scores; default hidden_dim")
+    encoder_layers: int = Field(1, ge=1)
+    decoder_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    tie_embeddings: bool = False  # decoder input embedding shared with the output projection
+
+
+class TrainConfig(_Section):
+    max_tokens: int = Field(4096, gt=0, description="padded target+source tokens per batch")
+    max_steps: int = Field(10000, gt=0)
+    max_epochs: int | None = Field(None, gt=0)
+    time_limit_minutes: float | None = Field(None, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    schedule: Literal["constant", "warmup", "plateau", "warmup_plateau", "inverse_sqrt"] = "warmup_plateau"
+    warmup_steps: int = Field(200, ge=0)
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    plateau_patience: int = Field(2, ge=0, description="evaluations without improvement before decaying")
+    min_lr: float = Field(1e-5, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    clip_norm: float | None = Field(1.0, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    eval_every: int = Field(500, gt=0)
+    eval_max_sentences: int | None = Field(1000, gt=0, description="dev sentences decoded per evaluation")
+    early_stopping_metric: Literal["exact_match", "bleu", "chrf", "loss"] = "bleu"
+    patience: int | None = Field(8, ge=1, description="evaluations without improvement before stopping")
+    save_every: int = Field(500, gt=0, description="steps between resumable checkpoints (last.pt)")
+    log_every: int = Field(50, gt=0)
+    threads: int | None = Field(None, gt=0, description="torch intra-op threads; default all cores")
+
+
+class DecodeConfig(_Section):
+    beam: int = Field(5, ge=1)
+    n_best: int = Field(1, ge=1)
+    length_penalty: float = Field(0.6, ge=0, description="GNMT alpha: ((5 + |Y|) / 6) ** alpha")
+    max_len_ratio: float = Field(2.0, gt=0)
+    max_len_offset: int = Field(10, ge=0)
+    batch_size: int = Field(64, gt=0)
+
+    @model_validator(mode="after")
+    def _n_best_fits(self) -> DecodeConfig:
+        if self.n_best > self.beam:
+            raise ValueError(f"decode.n_best={self.n_best} cannot exceed decode.beam={self.beam}")
+        return self
+
+
+class Config(_Section):
+    name: str = "run"
+    seed: int = 1234
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    decode: DecodeConfig = DecodeConfig()
+
+
+# --------------------------------------------------------------------------- loading
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+
+
+def _section_at(path: tuple[Any, ...]) -> type[BaseModel]:
+    cls: type[BaseModel] = Config
+    for part in path:
+        field = cls.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        candidates = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            break
+        cls = candidates[0]
+    return cls
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        key = ".".join(str(p) for p in loc)
+        if e["type"] == "extra_forbidden":
+            valid = list(_section_at(loc[:-1]).model_fields)
+            lines.append(f"  unknown key '{key}'{_suggest(str(loc[-1]), valid)}")
+        else:
+            where = f"'{key}'" if key else "(top level)"
+            lines.append(f"  {where}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> Config:
+    """Validate a plain dict; errors become a :class:`ConfigError` naming each bad key."""
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        raise ConfigError(f"{source}: expected a mapping of sections (data, model, train, decode), got {kind}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value (e.g. train.max_steps=2000)")
+    key, value = item.split("=", 1)
+    try:
+        parsed = yaml.safe_load(value) if value != "" else None
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set dotted ``key=value`` pairs in a raw config dict (values parsed as YAML scalars)."""
+    for item in overrides:
+        path, value = _parse_override(item)
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: '{part}' is not a section")
+        node[path[-1]] = value
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML file, apply overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; shipped recipes are in configs/")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    return validate_config(apply_overrides(raw, overrides or []), str(path))
+
+
+def dump_config(config: Config, path: Path) -> None:
+    """Write the fully resolved config (every default filled in) as YAML."""
+    data = config.model_dump(mode="json")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

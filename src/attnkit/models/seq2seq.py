@@ -1,0 +1,211 @@
+"""RNN encoder-decoder translation, with and without attention.
+
+* ``bahdanau``: Bahdanau, Cho & Bengio (2015). The previous decoder state ``s_{i-1}`` attends over the
+  annotations (additive score, eq. 6); ``s_i = f(s_{i-1}, y_{i-1}, c_i)`` (eq. 4); the output reads
+  ``s_i``, ``c_i`` and ``y_{i-1}`` (appendix A.2.2, with tanh in place of maxout).
+* ``luong``: Luong, Pham & Manning (2015). ``h_t = RNN(h_{t-1}, [y_{t-1}; h~_{t-1}])`` (input feeding,
+  section 3.3), ``c_t`` from ``h_t`` (dot/general/concat, eq. 8), ``h~_t = tanh(W_c [c_t; h_t])``
+  (eq. 5), ``p(y_t) = softmax(W_s h~_t)`` (eq. 6).
+* ``none``: the encoder-decoder with one fixed context vector ``C`` (Cho et al. 2014; Sutskever et al.
+  2014) that attention replaced: ``C`` is the encoder's final state, fed at every step. Its ``attn``
+  is all zeros, returned so every decoder speaks the same protocol.
+
+All decoders speak the step protocol of :mod:`attnkit.decoding`: ``encode(src, src_mask) -> state``,
+``decode_step(tokens, state) -> (log_probs, state, attn)``; state tensors are batch-first.
+
+The encoder's two directions each get ``hidden_dim // 2`` units, so memory and decoder share a size
+(as OpenNMT's ``brnn``).
+
+Legend: B batch, S source len, T target len, E embed dim, He encoder hidden, Hd decoder hidden,
+Dm memory dim (2 He), A attention dim, L layers, V vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from attnkit.attention import Attention
+from attnkit.models.registry import register_model
+
+__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "rnn_seq2seq"]
+
+DECODERS = ("bahdanau", "luong", "none")
+_CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+
+
+@dataclass
+class RNNState:
+    """Decoder state between steps; every tensor is batch-first so search can reorder it."""
+
+    hidden: Tensor  # [B, L, Hd]
+    cell: Tensor | None  # [B, L, Hd] (LSTM only)
+    feed: Tensor | None  # [B, Hd] Luong input feeding: the previous attentional state h~
+    memory: Tensor  # [B, S, Dm] values (annotations)
+    keys: Tensor  # [B, S, A] keys projected once per source
+    src_mask: Tensor  # [B, S]
+    context: Tensor | None  # [B, Dm] fixed context vector C (decoder "none")
+
+
+class LossOutput(NamedTuple):
+    loss: Tensor  # scalar: mean (label-smoothed) cross-entropy per target token
+    nll: Tensor  # scalar: summed negative log-likelihood (no smoothing), for perplexity
+    ntokens: int
+    attn: Tensor  # [B, T, S] teacher-forced attention
+
+
+class RNNEncoder(nn.Module):
+    """Bidirectional GRU/LSTM over embedded source tokens (Bahdanau et al. 2015, section 3.2).
+
+    Shapes:
+        src ``[B, S]``, src_mask ``[B, S]`` -> memory ``[B, S, 2 He]`` (zeros at padding),
+        final ``[B, 2 He]`` (top layer's last forward and first backward state).
+    """
+
+    def __init__(self, vocab_size: int, *, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,
+                 dropout: float, pad_id: int = 0) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.rnn = _CELLS[cell](embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
+                                bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = 2 * hidden_dim
+
+    def forward(self, src: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor]:
+        lengths = src_mask.sum(1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.dropout(self.embed(src)), lengths, batch_first=True, enforce_sorted=False)
+        out, final = self.rnn(packed)
+        memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))  # [B, S, 2He]
+        h_n = final[0] if isinstance(final, tuple) else final  # [2L, B, He]
+        return self.dropout(memory), torch.cat([h_n[-2], h_n[-1]], dim=-1)  # [B, 2He]
+
+
+class RNNSeq2Seq(nn.Module):
+    """Encoder-decoder with a ``bahdanau``, ``luong`` or ``none`` (fixed context) decoder."""
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, *, decoder: str = "bahdanau", cell: str = "gru",
+                 score: str = "additive", embed_dim: int = 64, hidden_dim: int = 128,
+                 attention_dim: int | None = None, encoder_layers: int = 1, decoder_layers: int = 1,
+                 dropout: float = 0.1, input_feeding: bool = True, tie_embeddings: bool = False,
+                 pad_id: int = 0) -> None:
+        super().__init__()
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
+        if cell not in _CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
+        self.kind, self.cell_kind, self.pad_id = decoder, cell, pad_id
+        self.input_feeding = input_feeding and decoder == "luong"
+        self.num_layers, self.hidden_dim = decoder_layers, hidden_dim
+        self.encoder = RNNEncoder(src_vocab, cell=cell, embed_dim=embed_dim, hidden_dim=max(1, hidden_dim // 2),
+                                  num_layers=encoder_layers, dropout=dropout, pad_id=pad_id)
+        dm = self.encoder.out_dim
+        self.embed = nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)
+        self.bridge = nn.Linear(dm, decoder_layers * hidden_dim)
+        self.bridge_cell = nn.Linear(dm, decoder_layers * hidden_dim) if cell == "lstm" else None
+        self.dropout = nn.Dropout(dropout)
+        rnn_in = embed_dim + {"bahdanau": dm, "none": dm, "luong": hidden_dim if self.input_feeding else 0}[decoder]
+        self.rnn = _CELLS[cell](rnn_in, hidden_dim, num_layers=decoder_layers, batch_first=True,
+                                dropout=dropout if decoder_layers > 1 else 0.0)
+        self._build_attention_and_output(decoder, score, dm, embed_dim, hidden_dim, attention_dim)
+        self.generator = nn.Linear(hidden_dim if decoder == "luong" else embed_dim, tgt_vocab)
+        if tie_embeddings:
+            self.generator.weight = self.embed.weight
+
+    def _build_attention_and_output(self, decoder, score, dm, embed_dim, hidden_dim, attention_dim) -> None:
+        if decoder == "bahdanau":
+            self.attention = Attention(score, hidden_dim, dm, attention_dim or hidden_dim)
+            self.readout = nn.Linear(hidden_dim + dm + embed_dim, embed_dim)
+        elif decoder == "luong":
+            # Keys/values projected to Hd so dot scores are defined (Luong's h_s and h_t share a size).
+            self.memory_proj = nn.Linear(dm, hidden_dim, bias=False)
+            self.attention = Attention(score, hidden_dim, hidden_dim, attention_dim or hidden_dim)
+            self.W_c = nn.Linear(2 * hidden_dim, hidden_dim, bias=False)
+        else:
+            self.readout = nn.Linear(hidden_dim + dm + embed_dim, embed_dim)
+
+    # ------------------------------------------------------------------ protocol
+    def encode(self, src: Tensor, src_mask: Tensor) -> RNNState:
+        """Run the encoder once; project keys once. Shapes: src, src_mask ``[B, S]``."""
+        if src.shape != src_mask.shape:
+            raise ValueError(f"src {list(src.shape)} and src_mask {list(src_mask.shape)} must match")
+        memory, final = self.encoder(src, src_mask)  # [B, S, Dm], [B, Dm]
+        B = src.size(0)
+        hidden = torch.tanh(self.bridge(final)).view(B, self.num_layers, self.hidden_dim)  # [B, L, Hd]
+        cell = None if self.bridge_cell is None else torch.tanh(self.bridge_cell(final)).view_as(hidden)
+        if self.kind == "luong":
+            memory = self.memory_proj(memory)  # [B, S, Hd]
+        keys = self.attention.project_keys(memory) if self.kind != "none" else memory[:, :, :0]
+        feed = memory.new_zeros(B, self.hidden_dim) if self.input_feeding else None
+        context = final if self.kind == "none" else None
+        return RNNState(hidden, cell, feed, memory, keys, src_mask, context)
+
+    def decode_step(self, tokens: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
+        """One step. Shapes: tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]``."""
+        logits, state, attn = self._step(self.dropout(self.embed(tokens)), state)
+        return F.log_softmax(logits, dim=-1), state, attn
+
+    def _rnn(self, x: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
+        h0 = state.hidden.transpose(0, 1).contiguous()  # [L, B, Hd]
+        if state.cell is not None:
+            out, (h, c) = self.rnn(x[:, None], (h0, state.cell.transpose(0, 1).contiguous()))
+            return out[:, 0], replace(state, hidden=h.transpose(0, 1), cell=c.transpose(0, 1))
+        out, h = self.rnn(x[:, None], h0)
+        return out[:, 0], replace(state, hidden=h.transpose(0, 1))  # [B, Hd]
+
+    def _attend(self, query: Tensor, state: RNNState) -> tuple[Tensor, Tensor]:
+        out = self.attention(query[:, None], state.memory, state.memory, state.src_mask,
+                             projected_keys=state.keys)
+        return out.context[:, 0], out.attn_weights[:, 0]  # [B, Dm], [B, S]
+
+    def _step(self, emb: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
+        if self.kind == "bahdanau":
+            context, attn = self._attend(state.hidden[:, -1], state)  # query: s_{i-1}
+            out, state = self._rnn(torch.cat([emb, context], -1), state)
+            readout = torch.tanh(self.readout(torch.cat([out, context, emb], -1)))
+            return self.generator(self.dropout(readout)), state, attn
+        if self.kind == "luong":
+            x = torch.cat([emb, state.feed], -1) if self.input_feeding else emb
+            out, state = self._rnn(x, state)
+            context, attn = self._attend(out, state)  # query: h_t
+            attentional = torch.tanh(self.W_c(torch.cat([context, out], -1)))  # h~_t, eq. 5
+            if self.input_feeding:
+                state = replace(state, feed=attentional)
+            return self.generator(self.dropout(attentional)), state, attn
+        out, state = self._rnn(torch.cat([emb, state.context], -1), state)
+        readout = torch.tanh(self.readout(torch.cat([out, state.context, emb], -1)))
+        no_attention = emb.new_zeros(state.src_mask.shape)  # [B, S]: this decoder attends nothing
+        return self.generator(self.dropout(readout)), state, no_attention
+
+    # ------------------------------------------------------------------ training
+    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
+        """Teacher-forced logits ``[B, T, V]`` and attention ``[B, T, S]``."""
+        state = self.encode(src, src_mask)
+        embedded = self.dropout(self.embed(tgt_in))  # [B, T, E]
+        logits, attns = [], []
+        for t in range(tgt_in.size(1)):
+            step_logits, state, attn = self._step(embedded[:, t], state)
+            logits.append(step_logits)
+            attns.append(attn)
+        return torch.stack(logits, 1), torch.stack(attns, 1)
+
+    def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
+        """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``)."""
+        logits, attn = self(batch.src, batch.src_mask, batch.tgt_in)
+        flat, gold = logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1)
+        ntokens = int(batch.tgt_mask.sum())
+        loss = F.cross_entropy(flat, gold, ignore_index=self.pad_id, label_smoothing=label_smoothing,
+                               reduction="sum")
+        with torch.no_grad():
+            nll = F.cross_entropy(flat, gold, ignore_index=self.pad_id, reduction="sum")
+        return LossOutput(loss / max(ntokens, 1), nll, ntokens, attn)
+
+
+@register_model("rnn")
+def rnn_seq2seq(src_vocab: int, tgt_vocab: int, **kwargs) -> RNNSeq2Seq:
+    """Builder for :class:`RNNSeq2Seq` (keyword arguments as its constructor)."""
+    return RNNSeq2Seq(src_vocab, tgt_vocab, **kwargs)
