@@ -7,26 +7,150 @@ errors (:class:`attnkit.errors.AttnkitError`) are printed as one clear message, 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from attnkit import __version__
-from attnkit.errors import AttnkitError
+from attnkit.errors import AttnkitError, DataError
+
+DEFAULT_RUNS = Path("runs")
 
 
+# --------------------------------------------------------------------------- verbs
+def cmd_train(args: argparse.Namespace) -> int:
+    from attnkit.config import load_config
+    from attnkit.training import train
+
+    config = load_config(args.config, args.overrides)
+    model_dir = Path(args.model_dir) if args.model_dir else DEFAULT_RUNS / config.name
+    summary = train(config, model_dir, resume=not args.fresh, progress=not args.no_progress)
+    best = summary["history"][-1] if summary["history"] else {}
+    print(f"{summary['stopped']} after {summary['steps']} steps ({summary['train_minutes']:.1f} min); "
+          f"model directory: {model_dir}")
+    if best:
+        print("last dev evaluation: " + ", ".join(f"{k}={best[k]:.2f}" for k in ("bleu", "chrf", "exact_match")))
+    return 0
+
+
+def _read_input(path: str | None) -> list[str]:
+    from attnkit.data import read_lines
+
+    if path and path != "-":
+        return read_lines(path)
+    lines = [line.rstrip("\n") for line in sys.stdin]
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            raise DataError(f"<stdin> line {i} is empty; give one non-empty sentence per line")
+    return lines
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from attnkit.training import Translator
+
+    translator = Translator.from_dir(args.model_dir)
+    sentences = _read_input(args.input)
+    results = translator.translate(sentences, beam=args.beam, n_best=args.n_best)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for i, hyps in enumerate(results):
+            for h in hyps:
+                if args.json:
+                    out.write(json.dumps({"line": i + 1, "text": h.text, "score": h.score, "norm_score": h.norm_score,
+                                          "src_tokens": h.src_tokens, "tgt_tokens": h.tgt_tokens,
+                                          "attention": [[round(float(x), 4) for x in row] for row in h.attn]},
+                                         ensure_ascii=False) + "\n")
+                elif args.n_best and args.n_best > 1:
+                    out.write(f"{i} ||| {h.text} ||| {h.norm_score:.4f}\n")
+                else:
+                    out.write(h.text + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from attnkit.training.evaluate import evaluate_model_dir
+
+    result = evaluate_model_dir(args.model_dir, split=args.split, src=args.src, ref=args.ref, beam=args.beam,
+                                hyps_out=args.output)
+    for key in ("bleu", "chrf", "exact_match"):
+        print(f"{key:12s} {result[key]:.2f}")
+    print(f"sentences    {result['sentences']}")
+    print(f"BLEU signature: {result['bleu_signature']}")
+    print(f"chrF signature: {result['chrf_signature']}")
+    return 0
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    if args.corpus == "bible":
+        from attnkit.data.bible import prepare_bible
+
+        path = prepare_bible(force=args.force)
+        print(f"bible corpus ready: {path}")
+    else:
+        from attnkit.data import load_dates
+
+        sizes = {split: len(load_dates(split)) for split in ("train", "dev", "test")}
+        print(f"dates corpus is generated on the fly (deterministic from the seed): {sizes}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attnkit",
         description="Attention-based models: train, decode, evaluate and inspect attention.",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    p = verbs.add_parser("train", help="train a model from a YAML config into a model directory")
+    p.add_argument("config", help="YAML recipe, e.g. configs/dates_bahdanau.yaml")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.max_steps=2000")
+    p.add_argument("--model-dir", help="output directory (default runs/<name>); an interrupted run there resumes")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming a run in --model-dir")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (the log file still fills)")
+    p.set_defaults(func=cmd_train)
+
+    p = verbs.add_parser("translate", help="translate sentences (one per line) from a file or stdin")
+    p.add_argument("model_dir")
+    p.add_argument("--input", "-i", help="input file (default: stdin)")
+    p.add_argument("--output", "-o", help="output file (default: stdout)")
+    p.add_argument("--beam", type=int, help="beam size (1 = greedy; default from the model's config)")
+    p.add_argument("--n-best", type=int, help="hypotheses per sentence (printed as 'i ||| text ||| score')")
+    p.add_argument("--json", action="store_true", help="one JSON object per hypothesis, with its attention")
+    p.set_defaults(func=cmd_translate)
+
+    p = verbs.add_parser("evaluate", help="BLEU, chrF and exact match on a split or on --src/--ref files")
+    p.add_argument("model_dir")
+    p.add_argument("--split", default="test", help="split of the model's built-in corpus (default test)")
+    p.add_argument("--src", help="source file (with --ref) instead of a built-in split")
+    p.add_argument("--ref", help="reference file, one line per source line")
+    p.add_argument("--beam", type=int, help="beam size (default from the model's config)")
+    p.add_argument("--output", "-o", help="also write the hypotheses to this file")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = verbs.add_parser("data", help="prepare built-in corpora")
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = sub.add_parser("prepare", help="build and cache a built-in corpus")
+    q.add_argument("corpus", choices=["bible", "dates"])
+    q.add_argument("--force", action="store_true", help="rebuild even if cached")
+    q.set_defaults(func=cmd_data_prepare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides may come after options (argparse only collects them before).
+    late_overrides = all("=" in e and not e.startswith("-") for e in extra)
+    if extra and getattr(args, "overrides", None) is not None and late_overrides:
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.verb is None:
         parser.print_help()
         return 0

@@ -70,6 +70,10 @@ class Tokenizer(ABC):
         """Display string of each token of ``text`` (same length as ``encode(text)``)."""
 
     @abstractmethod
+    def id_to_piece(self, token_id: int) -> str:
+        """Display string of one id (as :meth:`pieces` shows it)."""
+
+    @abstractmethod
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character range ``[start, end)`` in ``text`` of each token (same length as ``encode(text)``)."""
 
@@ -114,6 +118,9 @@ class _VocabTokenizer(Tokenizer):
     def pieces(self, text: str) -> list[str]:
         return [token for token, _, _ in self._split(text)]
 
+    def id_to_piece(self, token_id: int) -> str:
+        return self.itos[token_id] if 0 <= token_id < len(self.itos) else SPECIALS[UNK]
+
     def spans(self, text: str) -> list[tuple[int, int]]:
         return [(start, end) for _, start, end in self._split(text)]
 
@@ -147,6 +154,10 @@ class CharTokenizer(_VocabTokenizer):
 
     def pieces(self, text: str) -> list[str]:
         return [_SPACE_MARK if ch == " " else ch for ch in text]
+
+    def id_to_piece(self, token_id: int) -> str:
+        piece = super().id_to_piece(token_id)
+        return _SPACE_MARK if piece == " " else piece
 
 
 class WordTokenizer(_VocabTokenizer):
@@ -215,6 +226,9 @@ class SentencePieceTokenizer(Tokenizer):
 
     def pieces(self, text: str) -> list[str]:
         return list(self._sp.encode(text, out_type=str))
+
+    def id_to_piece(self, token_id: int) -> str:
+        return self._sp.id_to_piece(token_id)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         if hasattr(self._sp, "encode_as_offset_mapping"):  # sentencepiece >= 0.2.1

@@ -1,0 +1,302 @@
+"""One training loop for every model family that has ``loss(batch)``.
+
+Adam, a learning-rate schedule, label smoothing, gradient clipping, evaluation on dev every
+``eval_every`` steps with early stopping, atomic checkpoints (``model.safetensors`` = best,
+``last.pt`` = resumable state), a progress bar with tokens/s and ETA, and ``train.log``.
+
+Resuming is exact: the batches of an epoch are a pure function of ``(seed, epoch)`` and ``last.pt``
+stores the position inside the epoch with the RNG state, so an interrupted run that resumes reaches
+the same parameters as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from attnkit.config import Config, dump_config, load_config
+from attnkit.data import Pair, bucket_batches, make_batch
+from attnkit.errors import ConfigError
+from attnkit.evaluation.metrics import translation_metrics
+from attnkit.training.checkpoint import load_training_state, save_training_state, save_weights, write_json
+from attnkit.training.corpus import build_tokenizers, load_split, load_tokenizers
+from attnkit.training.schedule import LRSchedule
+from attnkit.training.translator import Translator, build_model
+
+__all__ = ["TrainState", "Trainer", "train"]
+
+log = logging.getLogger("attnkit")
+# Settings that may change when a run resumes; anything else must match the saved config.yaml.
+RESUMABLE_CHANGES = {"max_steps", "max_epochs", "time_limit_minutes", "patience", "eval_every", "save_every",
+                     "log_every", "threads", "eval_max_sentences"}
+TRAINING_FILES = ("last.pt", "model.safetensors", "metrics.json", "train.log", "curves.png")
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best: float | None = None
+    best_step: int = 0
+    bad_evals: int = 0
+    elapsed: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+def _comparable(config: Config) -> dict:
+    data = config.model_dump(mode="json")
+    data["train"] = {k: v for k, v in data["train"].items() if k not in RESUMABLE_CHANGES}
+    data.pop("decode")
+    return data
+
+
+def _setup_logging(model_dir: Path) -> logging.Handler:
+    handler = logging.FileHandler(model_dir / "train.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+class Trainer:
+    """Holds what one run needs; :meth:`run` trains until a stop condition and returns the metrics."""
+
+    def __init__(self, config: Config, model_dir: Path, *, resume: bool = True, progress: bool = True) -> None:
+        self.config, self.model_dir, self.progress = config, Path(model_dir), progress
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        self.resuming = resume and (self.model_dir / "last.pt").is_file()
+        if not self.resuming:
+            for name in TRAINING_FILES:
+                (self.model_dir / name).unlink(missing_ok=True)
+        else:
+            self._check_same_run()
+        dump_config(config, self.model_dir / "config.yaml")
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
+
+    def _check_same_run(self) -> None:
+        saved = load_config(self.model_dir / "config.yaml")
+        if _comparable(saved) != _comparable(self.config):
+            raise ConfigError(
+                f"{self.model_dir} holds a run with a different configuration; resume it with the same config "
+                f"(only train.{{{', '.join(sorted(RESUMABLE_CHANGES))}}} may change), or pass --fresh to start over")
+
+    # ------------------------------------------------------------------ data
+    def _prepare_data(self) -> None:
+        cfg = self.config
+        self.train_pairs = load_split(cfg.data, "train", seed=cfg.seed)
+        self.dev_pairs = load_split(cfg.data, "dev", seed=cfg.seed)
+        if self.resuming:
+            self.src_tok, self.tgt_tok = load_tokenizers(self.model_dir)
+        else:
+            self.src_tok, self.tgt_tok = build_tokenizers(cfg.data, self.train_pairs, self.model_dir)
+        self.src_ids = [self.src_tok.encode(p.src) for p in self.train_pairs]
+        self.tgt_ids = [self.tgt_tok.encode(p.tgt) for p in self.train_pairs]
+        log.info("data: %d train / %d dev pairs; vocab %d src / %d tgt (%s)", len(self.train_pairs),
+                 len(self.dev_pairs), self.src_tok.vocab_size, self.tgt_tok.vocab_size, cfg.data.tokenizer.kind)
+
+    def _batches(self, epoch: int) -> list[list[int]]:
+        return bucket_batches([len(s) for s in self.src_ids], [len(t) + 1 for t in self.tgt_ids],
+                              max_tokens=self.config.train.max_tokens, shuffle=True, seed=self.config.seed,
+                              epoch=epoch)
+
+    # ------------------------------------------------------------------ model
+    def _prepare_model(self) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        random.seed(cfg.seed)
+        self.model = build_model(cfg, self.src_tok.vocab_size, self.tgt_tok.vocab_size)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        t = cfg.train
+        self.schedule = LRSchedule(self.optimizer, kind=t.schedule, lr=t.lr, warmup_steps=t.warmup_steps,
+                                   factor=t.plateau_factor, patience=t.plateau_patience, min_lr=t.min_lr)
+        self.state = TrainState()
+        if self.resuming:
+            saved = load_training_state(self.model_dir / "last.pt")
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+            self.schedule.load_state_dict(saved["schedule"])
+            self.state = TrainState(**saved["train_state"])
+            torch.set_rng_state(saved["rng_torch"])
+            random.setstate(saved["rng_python"])
+            log.info("resumed from step %d (epoch %d, batch %d)", self.state.step, self.state.epoch,
+                     self.state.batch_in_epoch)
+        n_params = sum(p.numel() for p in self.model.parameters())
+        log.info("model: %s/%s, %d parameters", cfg.model.family, cfg.model.decoder, n_params)
+
+    def _save_last(self) -> None:
+        save_training_state(self.model_dir / "last.pt", {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "train_state": asdict(self.state),
+            "rng_torch": torch.get_rng_state(), "rng_python": random.getstate()})
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self) -> dict:
+        """Dev loss and greedy-decoding metrics on (up to ``eval_max_sentences``) dev pairs."""
+        self.model.eval()
+        pairs: list[Pair] = self.dev_pairs[: self.config.train.eval_max_sentences]
+        translator = Translator(self.model, self.src_tok, self.tgt_tok, self.config.decode, 10**9)
+        hyps = [h[0].text for h in translator.translate([p.src for p in pairs], beam=1)]
+        metrics = translation_metrics(hyps, [p.tgt for p in pairs])
+        metrics["loss"] = self._dev_loss(pairs)
+        self.model.train()
+        return metrics
+
+    @torch.no_grad()
+    def _dev_loss(self, pairs: list[Pair]) -> float:
+        src = [self.src_tok.encode(p.src) for p in pairs]
+        tgt = [self.tgt_tok.encode(p.tgt) for p in pairs]
+        total, ntok = 0.0, 0
+        for idx in bucket_batches([len(s) for s in src], [len(t) + 1 for t in tgt],
+                                  max_tokens=self.config.train.max_tokens, shuffle=False, seed=0):
+            out = self.model.loss(make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx))
+            total, ntok = total + float(out.nll), ntok + out.ntokens
+        return total / max(ntok, 1)
+
+    def _after_eval(self, metrics: dict) -> bool:
+        """Record, keep the best weights, step the plateau schedule; True when patience ran out."""
+        key = self.config.train.early_stopping_metric
+        value = metrics[key]
+        better = self.state.best is None or (value < self.state.best if key == "loss" else value > self.state.best)
+        entry = {"step": self.state.step, **{k: v for k, v in metrics.items() if not k.endswith("signature")},
+                 "lr": self.optimizer.param_groups[0]["lr"]}
+        self.state.history.append(entry)
+        if better:
+            self.state.best, self.state.best_step, self.state.bad_evals = value, self.state.step, 0
+            save_weights(self.model, self.model_dir / "model.safetensors", self.config.model.family)
+            write_json(self.model_dir / "metrics.json", {"dev": metrics, "best_step": self.state.step})
+        else:
+            self.state.bad_evals += 1
+        self.schedule.on_eval(better)
+        log.info("eval step %d: %s%s", self.state.step,
+                 ", ".join(f"{k}={v:.4g}" for k, v in entry.items() if isinstance(v, float)), " (best)" * better)
+        patience = self.config.train.patience
+        return patience is not None and self.state.bad_evals >= patience
+
+    # ------------------------------------------------------------------ loop
+    def _train_step(self, idx: list[int]) -> tuple[float, int]:
+        batch = make_batch([self.src_ids[i] for i in idx], [self.tgt_ids[i] for i in idx], idx)
+        out = self.model.loss(batch, label_smoothing=self.config.train.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if self.config.train.clip_norm:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
+        self.optimizer.step()
+        self.state.step += 1
+        self.schedule.apply(self.state.step)
+        return float(out.nll), out.ntokens
+
+    def _stop_reason(self, started: float) -> str | None:
+        t = self.config.train
+        if self.state.step >= t.max_steps:
+            return f"reached train.max_steps={t.max_steps}"
+        if t.max_epochs is not None and self.state.epoch >= t.max_epochs:
+            return f"reached train.max_epochs={t.max_epochs}"
+        if t.time_limit_minutes and self.state.elapsed + time.time() - started >= 60 * t.time_limit_minutes:
+            return f"reached train.time_limit_minutes={t.time_limit_minutes}"
+        return None
+
+    def _epochs(self):
+        """Yield (epoch, batch index, example indices) from the saved position onwards."""
+        while True:
+            batches = self._batches(self.state.epoch)
+            for b in range(self.state.batch_in_epoch, len(batches)):
+                yield b, batches[b]
+            self.state.epoch += 1
+            self.state.batch_in_epoch = 0
+
+    def run(self) -> dict:
+        self._prepare_data()
+        self._prepare_model()
+        t = self.config.train
+        started, window_tok, window_nll, window_t = time.time(), 0, 0.0, time.time()
+        bar = tqdm(total=t.max_steps, initial=self.state.step, disable=not self.progress, unit="step",
+                   dynamic_ncols=True, desc=self.config.name)
+        reason = self._stop_reason(started)
+        self.model.train()
+        try:
+            for b, idx in self._epochs():
+                if reason:
+                    break
+                nll, ntok = self._train_step(idx)
+                self.state.batch_in_epoch = b + 1
+                window_tok, window_nll = window_tok + ntok, window_nll + nll
+                bar.update(1)
+                if self.state.step % t.log_every == 0:
+                    rate = window_tok / max(time.time() - window_t, 1e-9)
+                    bar.set_postfix(loss=f"{window_nll / max(window_tok, 1):.3f}", tok_s=f"{rate:,.0f}",
+                                    lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+                    log.info("step %d epoch %d: nll/token %.4f, %.0f target tok/s, lr %.3g", self.state.step,
+                             self.state.epoch, window_nll / max(window_tok, 1), rate,
+                             self.optimizer.param_groups[0]["lr"])
+                    window_tok, window_nll, window_t = 0, 0.0, time.time()
+                if self.state.step % t.eval_every == 0 and self._after_eval(self.evaluate()):
+                    reason = f"early stopping: no dev {t.early_stopping_metric} improvement in {t.patience} evaluations"
+                if self.state.step % t.save_every == 0:
+                    self.state.elapsed += time.time() - started
+                    started = time.time()
+                    self._save_last()
+                reason = reason or self._stop_reason(started)
+        except KeyboardInterrupt:
+            self.state.elapsed += time.time() - started
+            self._save_last()
+            log.info("interrupted at step %d; state saved to last.pt, run the same command to resume",
+                     self.state.step)
+            raise
+        finally:
+            bar.close()
+        return self._finish(reason or "data exhausted", started)
+
+    def _finish(self, reason: str, started: float) -> dict:
+        if not self.state.history or self.state.history[-1]["step"] != self.state.step:
+            self._after_eval(self.evaluate())
+        self.state.elapsed += time.time() - started
+        self._save_last()
+        log.info("stopped: %s; best dev %s=%.4g at step %d; %.1f min", reason,
+                 self.config.train.early_stopping_metric, self.state.best, self.state.best_step,
+                 self.state.elapsed / 60)
+        _plot_curves(self.state.history, self.model_dir / "curves.png")
+        summary = {"stopped": reason, "steps": self.state.step, "best_step": self.state.best_step,
+                   "train_minutes": self.state.elapsed / 60, "history": self.state.history}
+        write_json(self.model_dir / "history.json", summary)
+        return summary
+
+
+def _plot_curves(history: list[dict], path: Path) -> None:
+    """Dev loss and the early-stopping metrics against steps, as a PNG beside the model."""
+    if not history:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [h["step"] for h in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    axes[0].plot(steps, [h["loss"] for h in history], marker="o")
+    axes[0].set(xlabel="step", ylabel="dev nll / token", title="dev loss")
+    for key in ("bleu", "chrf", "exact_match"):
+        axes[1].plot(steps, [h[key] for h in history], marker="o", label=key)
+    axes[1].set(xlabel="step", ylabel="score", title="dev metrics (greedy)")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(config: Config, model_dir: str | Path, *, resume: bool = True, progress: bool = True) -> dict:
+    """Train ``config`` into ``model_dir`` (resuming an interrupted run there unless ``resume=False``)."""
+    trainer = Trainer(config, Path(model_dir), resume=resume, progress=progress)
+    handler = _setup_logging(trainer.model_dir)
+    try:
+        return trainer.run()
+    finally:
+        log.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,99 @@
+"""A trained model directory as a translator: text in, hypotheses with their attention out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from attnkit.config import Config, DecodeConfig, load_config
+from attnkit.data import Tokenizer, pad
+from attnkit.decoding import beam_search, greedy_search
+from attnkit.errors import CheckpointError, DataError
+from attnkit.models import create_model
+from attnkit.training.checkpoint import load_weights
+from attnkit.training.corpus import load_tokenizers
+
+__all__ = ["Translation", "Translator", "build_model"]
+
+
+@dataclass
+class Translation:
+    text: str
+    score: float  # total log-probability
+    norm_score: float  # after the length penalty
+    src_tokens: list[str]
+    tgt_tokens: list[str]  # generated pieces, plus "</s>" when it ended with EOS
+    attn: Tensor  # [len(tgt_tokens), len(src_tokens)]
+
+
+def build_model(config: Config, src_vocab: int, tgt_vocab: int) -> nn.Module:
+    m = config.model
+    kwargs = m.model_dump(exclude={"family"})
+    return create_model(m.family, src_vocab=src_vocab, tgt_vocab=tgt_vocab, **kwargs)
+
+
+class Translator:
+    """Batched translation with a model and its tokenizers (sorted by length, original order restored)."""
+
+    def __init__(self, model: nn.Module, src_tok: Tokenizer, tgt_tok: Tokenizer, decode: DecodeConfig,
+                 max_len: int = 400) -> None:
+        self.model, self.src_tok, self.tgt_tok, self.decode, self.max_len = model, src_tok, tgt_tok, decode, max_len
+        self.model.eval()
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path) -> Translator:
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.yaml").is_file():
+            raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
+                                  f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
+        config = load_config(model_dir / "config.yaml")
+        src_tok, tgt_tok = load_tokenizers(model_dir)
+        model = build_model(config, src_tok.vocab_size, tgt_tok.vocab_size)
+        load_weights(model, model_dir / "model.safetensors", config.model.family)
+        return cls(model, src_tok, tgt_tok, config.decode, config.data.max_len)
+
+    def _encode(self, sentences: list[str]) -> list[list[int]]:
+        ids = []
+        for i, s in enumerate(sentences, 1):
+            if not s.strip():
+                raise DataError(f"input {i} is empty; give one non-empty sentence per line")
+            if len(s) > self.max_len:
+                raise DataError(f"input {i} has {len(s)} characters, over the model's limit of {self.max_len}; "
+                                f"split it into shorter sentences")
+            ids.append(self.src_tok.encode(s))
+        return ids
+
+    @torch.inference_mode()
+    def translate(self, sentences: list[str], *, beam: int | None = None, n_best: int | None = None,
+                  batch_size: int | None = None) -> list[list[Translation]]:
+        """n-best translations per sentence; ``beam=1`` is greedy search."""
+        beam = beam or self.decode.beam
+        n_best = min(n_best or self.decode.n_best, beam)
+        ids = self._encode(sentences)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        results: list[list[Translation]] = [[] for _ in ids]
+        bs = batch_size or self.decode.batch_size
+        for start in range(0, len(order), bs):
+            chunk = order[start : start + bs]
+            seqs = [ids[i] or [3] for i in chunk]
+            src = pad(seqs)
+            mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
+            for i, hyps in zip(chunk, self._search(src, mask, beam, n_best), strict=True):
+                results[i] = [self._wrap(sentences[i], h) for h in hyps]
+        return results
+
+    def _search(self, src: Tensor, mask: Tensor, beam: int, n_best: int):
+        d = self.decode
+        common = {"max_len_ratio": d.max_len_ratio, "max_len_offset": d.max_len_offset}
+        if beam == 1:
+            return greedy_search(self.model, src, mask, **common)
+        return beam_search(self.model, src, mask, beam=beam, n_best=n_best, length_penalty=d.length_penalty,
+                           **common)
+
+    def _wrap(self, sentence: str, hyp) -> Translation:
+        tgt_tokens = [self.tgt_tok.id_to_piece(t) for t in hyp.tokens] + (["</s>"] if hyp.finished else [])
+        return Translation(self.tgt_tok.decode(hyp.tokens), float(hyp.score), float(hyp.norm_score),
+                           self.src_tok.pieces(sentence), tgt_tokens, hyp.attn)
