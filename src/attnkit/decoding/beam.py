@@ -1,0 +1,196 @@
+"""Batched beam search over the step protocol, with the GNMT length penalty and full attention maps.
+
+B sentences x K beams are flattened to ``B * K`` rows: the source is encoded once and the state repeated
+(:func:`~attnkit.decoding.state.repeat_state`). Each step is a handful of tensor ops for the whole batch:
+one top-2K over the K*V continuations of each sentence, then a gather along the backpointers for the
+token and attention histories and one :func:`~attnkit.decoding.state.select_state` that both reorders
+the beams and drops the sentences that are done. Python only touches hypotheses that are being
+finalised.
+
+Legend: B batch, S source len (padded), V vocabulary, K beam, N sentences still active, t steps so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from attnkit.decoding.greedy import StepModel
+from attnkit.decoding.hypothesis import Hypothesis, check_source, check_step, make_hypothesis, max_lengths
+from attnkit.decoding.state import repeat_state, select_state
+
+__all__ = ["beam_search", "gnmt_length_penalty"]
+
+
+def gnmt_length_penalty(length: int, alpha: float) -> float:
+    """GNMT length penalty ``lp(Y) = ((5 + |Y|) / 6) ** alpha`` (Wu et al. 2016, eq. 14).
+
+    ``|Y|`` counts the generated tokens, EOS included; ``alpha = 0`` turns the penalty off.
+    """
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@dataclass
+class _Beams:
+    """The live part of the search; every tensor is batch-first over the N active sentences."""
+
+    sentence: Tensor  # [N] index of the sentence in the caller's batch
+    budget: Tensor  # [N] max steps of that sentence
+    n_finished: Tensor  # [N] finished hypotheses so far
+    scores: Tensor  # [N, K] total log-probability of each live beam
+    tokens: Tensor  # [N, K, t] generated ids of each live beam
+    attn: Tensor | None  # [N, K, t, S] attention rows of each live beam (None before the first step)
+
+
+@dataclass
+class _Candidates:
+    """The best 2K continuations of each sentence, best first."""
+
+    scores: Tensor  # [N, 2K]
+    beam: Tensor  # [N, 2K] backpointer: the live beam it extends
+    token: Tensor  # [N, 2K]
+
+
+class _Context:
+    """Per-call constants and the finished hypotheses of every sentence."""
+
+    def __init__(self, batch: int, src_mask: Tensor, alpha: float) -> None:
+        self.src_mask, self.alpha = src_mask, alpha  # [B, S]
+        self.results: list[list[Hypothesis]] = [[] for _ in range(batch)]
+
+    def add(self, sentence: int, tokens: Tensor, attn: Tensor, score: float, finished: bool) -> None:
+        """Record one path: ``tokens [L']`` without EOS, ``attn [L, S]`` one row per generated step."""
+        norm = score / gnmt_length_penalty(attn.size(0), self.alpha)  # |Y| = steps taken, EOS included
+        self.results[sentence].append(make_hypothesis(tokens, attn, self.src_mask[sentence], score, norm, finished))
+
+
+def _top_candidates(scores: Tensor, log_probs: Tensor, beam: int) -> _Candidates:
+    n, vocab = scores.size(0), log_probs.size(-1)
+    total = scores.unsqueeze(-1) + log_probs.view(n, beam, vocab)  # [N, K, V]
+    # 2K candidates always hold K that are not EOS: each beam contributes at most one EOS candidate.
+    top, flat = total.view(n, beam * vocab).topk(min(2 * beam, beam * vocab), dim=-1)  # [N, 2K]
+    return _Candidates(top, torch.div(flat, vocab, rounding_mode="floor"), flat % vocab)
+
+
+def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context, eos: int) -> Tensor:
+    """Turn EOS candidates ranked within a sentence's top K into finished hypotheses; returns ``[N]`` counts.
+
+    EOS candidates ranked below K are ignored, as a greedy step would never take them: with K = 1 this
+    is exactly greedy search.
+    """
+    k = beams.scores.size(1)
+    rank = torch.arange(cand.scores.size(1), device=cand.scores.device)  # [2K]
+    final = (cand.token == eos) & (rank < k) & torch.isfinite(cand.scores)  # [N, 2K]
+    for n, j in final.nonzero().tolist():
+        b = int(cand.beam[n, j])
+        rows = attn[n * k + b].unsqueeze(0)  # [1, S] the EOS step
+        if beams.attn is not None:
+            rows = torch.cat([beams.attn[n, b], rows], dim=0)  # [t + 1, S]
+        ctx.add(int(beams.sentence[n]), beams.tokens[n, b], rows, float(cand.scores[n, j]), True)
+    return final.sum(dim=1)  # [N]
+
+
+def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[_Beams, Tensor]:
+    """Keep each sentence's best K non-EOS candidates and follow their backpointers.
+
+    Returns the new beams and the ``[N, K]`` backpointers (which old beam each new beam extends).
+    """
+    n, k = beams.scores.shape
+    live = cand.scores.masked_fill(cand.token == eos, float("-inf"))  # [N, 2K]
+    scores, pick = live.topk(k, dim=-1)  # [N, K]; candidates are sorted, so these are the first K non-EOS
+    back, token = cand.beam.gather(1, pick), cand.token.gather(1, pick)  # [N, K]
+    rows = torch.arange(n, device=back.device).unsqueeze(1)  # [N, 1]
+    tokens = torch.cat([beams.tokens[rows, back], token.unsqueeze(-1)], dim=2)  # [N, K, t + 1]
+    step_attn = attn.view(n, k, -1)[rows, back].unsqueeze(2)  # [N, K, 1, S]
+    hist = step_attn if beams.attn is None else torch.cat([beams.attn[rows, back], step_attn], dim=2)  # [N, K, t+1, S]
+    new = _Beams(beams.sentence, beams.budget, beams.n_finished, scores, tokens, hist)
+    return new, back
+
+
+def _finalise_unfinished(beams: _Beams, done: Tensor, ctx: _Context) -> None:
+    """Sentences that ran out of steps before K finished hypotheses keep their live beams, unfinished.
+
+    Beams at ``-inf`` (never really started) are skipped, except the best one of a sentence that has
+    nothing else, so that every sentence returns at least one hypothesis.
+    """
+    k = beams.scores.size(1)
+    cut = done & (beams.n_finished < k)  # [N]
+    if not bool(cut.any()):
+        return
+    assert beams.attn is not None
+    fallback = (beams.n_finished == 0).unsqueeze(1) & (torch.arange(k, device=cut.device) == 0)  # [N, K]
+    usable = cut.unsqueeze(1) & (torch.isfinite(beams.scores) | fallback)  # [N, K]
+    for n, b in usable.nonzero().tolist():
+        ctx.add(int(beams.sentence[n]), beams.tokens[n, b], beams.attn[n, b], float(beams.scores[n, b]), False)
+
+
+def _check_options(beam: int, n_best: int, length_penalty: float) -> None:
+    if beam < 1:
+        raise ValueError(f"beam must be >= 1, got {beam}")
+    if not 1 <= n_best <= beam:
+        raise ValueError(f"n_best must be in [1, beam={beam}], got {n_best}")
+    if length_penalty != length_penalty or abs(length_penalty) == float("inf"):
+        raise ValueError(f"length_penalty must be a finite number, got {length_penalty}")
+
+
+@torch.inference_mode()
+def beam_search(
+    model: StepModel,
+    src: Tensor,
+    src_mask: Tensor,
+    *,
+    beam: int = 5,
+    n_best: int = 1,
+    length_penalty: float = 0.6,
+    max_len_ratio: float = 2.0,
+    max_len_offset: int = 10,
+    bos: int = 1,
+    eos: int = 2,
+) -> list[list[Hypothesis]]:
+    """Beam search (Sutskever et al. 2014; Wu et al. 2016, sec. 7) for a whole batch at once.
+
+    Finished hypotheses are ranked by ``score / lp(Y)`` with the GNMT length penalty
+    ``lp(Y) = ((5 + |Y|) / 6) ** length_penalty`` (Wu et al. 2016, eq. 14). A sentence stops when it has
+    ``beam`` finished hypotheses, or at ``ceil(src_len * max_len_ratio) + max_len_offset`` steps, when its
+    live beams are kept as unfinished hypotheses. ``beam=1`` is exactly :func:`greedy_search`.
+
+    Shapes:
+        src ``[B, S]`` long, src_mask ``[B, S]`` bool (True = real token).
+
+    Returns:
+        ``B`` lists of ``n_best`` :class:`Hypothesis` (fewer only if fewer were found), best ``norm_score`` first.
+    """
+    check_source(src, src_mask)
+    _check_options(beam, n_best, length_penalty)
+    batch, src_len = src.shape
+    ctx = _Context(batch, src_mask, length_penalty)
+    state = repeat_state(model.encode(src, src_mask), beam)  # leaves [B * K, ...]
+    scores = torch.zeros(batch, beam, device=src.device)  # [B, K]
+    scores[:, 1:] = float("-inf")  # all beams start identical: only beam 0 may expand at the first step
+    budget = max_lengths(src_mask, max_len_ratio, max_len_offset).to(src.device)  # [B]
+    beams = _Beams(
+        torch.arange(batch, device=src.device),
+        budget,
+        torch.zeros_like(budget),
+        scores,
+        src.new_zeros((batch, beam, 0)),
+        None,
+    )
+    tokens = src.new_full((batch * beam,), bos)  # [N * K]
+    for t in range(int(budget.max())):
+        log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
+        check_step(log_probs, attn, beams.scores.numel(), src_len)
+        cand = _top_candidates(beams.scores, log_probs, beam)
+        beams.n_finished = beams.n_finished + _finalise_eos(beams, cand, attn, ctx, eos)
+        beams, back = _advance(beams, cand, attn, eos)
+        done = (beams.n_finished >= beam) | (t + 1 >= beams.budget)  # [N]
+        _finalise_unfinished(beams, done, ctx)
+        keep = (~done).nonzero().squeeze(1)  # [N']
+        if keep.numel() == 0:
+            break
+        beams = select_state(beams, keep)
+        state = select_state(state, (keep.unsqueeze(1) * beam + back[keep]).view(-1))  # [N' * K]
+        tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
+    return [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]
