@@ -146,8 +146,8 @@ class RNNSeq2Seq(nn.Module):
 
     def decode_step(self, tokens: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
         """One step. Shapes: tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]``."""
-        logits, state, attn = self._step(self.dropout(self.embed(tokens)), state)
-        return F.log_softmax(logits, dim=-1), state, attn
+        features, state, attn = self._step(self.dropout(self.embed(tokens)), state)
+        return F.log_softmax(self.generator(features), dim=-1), state, attn
 
     def _rnn(self, x: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
         h0 = state.hidden.transpose(0, 1).contiguous()  # [L, B, Hd]
@@ -163,11 +163,15 @@ class RNNSeq2Seq(nn.Module):
         return out.context[:, 0], out.attn_weights[:, 0]  # [B, Dm], [B, S]
 
     def _step(self, emb: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
+        """One decoder step up to the output layer: features ``[B, E or Hd]``, new state, attn ``[B, S]``.
+
+        The output projection is applied by the caller, once for all steps when teacher forcing.
+        """
         if self.kind == "bahdanau":
             context, attn = self._attend(state.hidden[:, -1], state)  # query: s_{i-1}
             out, state = self._rnn(torch.cat([emb, context], -1), state)
             readout = torch.tanh(self.readout(torch.cat([out, context, emb], -1)))
-            return self.generator(self.dropout(readout)), state, attn
+            return self.dropout(readout), state, attn
         if self.kind == "luong":
             x = torch.cat([emb, state.feed], -1) if self.input_feeding else emb
             out, state = self._rnn(x, state)
@@ -175,23 +179,23 @@ class RNNSeq2Seq(nn.Module):
             attentional = torch.tanh(self.W_c(torch.cat([context, out], -1)))  # h~_t, eq. 5
             if self.input_feeding:
                 state = replace(state, feed=attentional)
-            return self.generator(self.dropout(attentional)), state, attn
+            return self.dropout(attentional), state, attn
         out, state = self._rnn(torch.cat([emb, state.context], -1), state)
         readout = torch.tanh(self.readout(torch.cat([out, state.context, emb], -1)))
         no_attention = emb.new_zeros(state.src_mask.shape)  # [B, S]: this decoder attends nothing
-        return self.generator(self.dropout(readout)), state, no_attention
+        return self.dropout(readout), state, no_attention
 
     # ------------------------------------------------------------------ training
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
         """Teacher-forced logits ``[B, T, V]`` and attention ``[B, T, S]``."""
         state = self.encode(src, src_mask)
         embedded = self.dropout(self.embed(tgt_in))  # [B, T, E]
-        logits, attns = [], []
+        features, attns = [], []
         for t in range(tgt_in.size(1)):
-            step_logits, state, attn = self._step(embedded[:, t], state)
-            logits.append(step_logits)
+            step_features, state, attn = self._step(embedded[:, t], state)
+            features.append(step_features)
             attns.append(attn)
-        return torch.stack(logits, 1), torch.stack(attns, 1)
+        return self.generator(torch.stack(features, 1)), torch.stack(attns, 1)  # [B, T, V], [B, T, S]
 
     def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
         """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``)."""
