@@ -80,7 +80,8 @@ def test_resume_reaches_the_same_parameters(tiny_config, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
-def test_interrupt_saves_state_and_resume_completes(tiny_config, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_saves_state_and_resume_completes(tiny_config, tmp_path, sig):
     cfg = tiny_config(train={"max_steps": 100000, "eval_every": 100000, "save_every": 100000, "log_every": 1})
     model_dir = tmp_path / "model"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -90,7 +91,7 @@ def test_interrupt_saves_state_and_resume_completes(tiny_config, tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not (log.is_file() and "step 3 " in log.read_text()):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out.decode()
     step = load_training_state(model_dir / "last.pt")["train_state"]["step"]

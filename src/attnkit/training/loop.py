@@ -11,8 +11,11 @@ the same parameters as one that never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -291,12 +294,30 @@ def _plot_curves(history: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Treat SIGTERM (``kill``, a job scheduler) like Ctrl-C, so the run saves ``last.pt`` before exiting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train(config: Config, model_dir: str | Path, *, resume: bool = True, progress: bool = True) -> dict:
     """Train ``config`` into ``model_dir`` (resuming an interrupted run there unless ``resume=False``)."""
     trainer = Trainer(config, Path(model_dir), resume=resume, progress=progress)
     handler = _setup_logging(trainer.model_dir)
     try:
-        return trainer.run()
+        with _terminate_as_interrupt():
+            return trainer.run()
     finally:
         log.removeHandler(handler)
         handler.close()
