@@ -97,6 +97,14 @@ class MultiHeadAttention(nn.Module):
         B, L, _ = x.shape
         return x.view(B, L, self.num_heads, self.head_dim).transpose(1, 2)  # [B, H, L, Dh]
 
+    def project_kv(self, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-head keys and values ``[B, H, S, Dh]``: computed once per source for cross-attention,
+        or appended step by step to a decoder's self-attention cache."""
+        if key.dim() != 3 or value.dim() != 3 or key.shape[:2] != value.shape[:2]:
+            raise ValueError(f"key and value must be [B, S, *] with equal [B, S]; got {list(key.shape)}, "
+                             f"{list(value.shape)}")
+        return self._split(self.k_proj(key)), self._split(self.v_proj(value))
+
     def forward(
         self,
         query: Tensor,
@@ -108,11 +116,25 @@ class MultiHeadAttention(nn.Module):
         average_weights: bool = True,
     ) -> MultiHeadOutput:
         check_qkv(query, key, value)
-        if query.size(-1) != self.embed_dim:
-            raise ValueError(f"query last dim must be embed_dim={self.embed_dim}, got {list(query.shape)}")
-        B, T, S = query.size(0), query.size(1), key.size(1)
+        return self.attend(query, self.project_kv(key, value), mask, need_weights=need_weights,
+                           average_weights=average_weights)
+
+    def attend(
+        self,
+        query: Tensor,
+        kv: tuple[Tensor, Tensor],
+        mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+        average_weights: bool = True,
+    ) -> MultiHeadOutput:
+        """Attention of ``query [B, T, D]`` over projected ``kv`` (from :meth:`project_kv` or a cache)."""
+        if query.dim() != 3 or query.size(-1) != self.embed_dim:
+            raise ValueError(f"query must be [B, T, embed_dim={self.embed_dim}], got {list(query.shape)}")
+        k, v = kv
+        B, T, S = query.size(0), query.size(1), k.size(2)
         mask = broadcast_mask(mask, B, T, S)
-        q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
+        q = self._split(self.q_proj(query))  # [B, H, T, Dh]
         if need_weights:
             context, weights = self._attend_explicit(q, k, v, mask)
             if average_weights:

@@ -103,7 +103,7 @@ def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[
     back, token = cand.beam.gather(1, pick), cand.token.gather(1, pick)  # [N, K]
     rows = torch.arange(n, device=back.device).unsqueeze(1)  # [N, 1]
     tokens = torch.cat([beams.tokens[rows, back], token.unsqueeze(-1)], dim=2)  # [N, K, t + 1]
-    step_attn = attn.view(n, k, -1)[rows, back].unsqueeze(2)  # [N, K, 1, S]
+    step_attn = attn.view(n, k, *attn.shape[1:])[rows, back].unsqueeze(2)  # [N, K, 1, ..., S]
     hist = step_attn if beams.attn is None else torch.cat([beams.attn[rows, back], step_attn], dim=2)  # [N, K, t+1, S]
     new = _Beams(beams.sentence, beams.budget, beams.n_finished, scores, tokens, hist)
     return new, back

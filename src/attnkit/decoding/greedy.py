@@ -72,7 +72,7 @@ def greedy_search(
         step_scores, tokens = log_probs.max(dim=-1)  # [N], [N]
         scores = scores + step_scores
         if out_attn is None:
-            out_attn = attn.new_zeros((batch, out_tokens.size(1), src_len))
+            out_attn = attn.new_zeros((batch, out_tokens.size(1), *attn.shape[1:]))
         out_tokens[active, t] = tokens
         out_attn[active, t] = attn
         is_eos = tokens == eos  # [N]

@@ -23,7 +23,8 @@ class Hypothesis:
         score: total log-probability of the generated steps (the EOS step included when it ended with EOS).
         norm_score: ``score`` divided by the GNMT length penalty (Wu et al. 2016, eq. 14); equal to
             ``score`` for greedy search.
-        attn: ``[L, S_real]`` with ``L = len(tokens) + 1`` if it ended with EOS, else ``len(tokens)``: one row
+        attn: ``[L, S_real]`` (``[L, ..., S_real]`` when the model returns several maps per step) with
+            ``L = len(tokens) + 1`` if it ended with EOS, else ``len(tokens)``: one row
             per generated step, the attention the model emitted over the source at that step, columns
             restricted to the sentence's real (unpadded) source positions.
         finished: True when it ended with EOS, False when it was cut at the maximum length.
@@ -51,11 +52,12 @@ def check_source(src: Tensor, src_mask: Tensor) -> None:
 
 
 def check_step(log_probs: Tensor, attn: Tensor, rows: int, src_len: int) -> None:
-    """Raise a ``ValueError`` when ``decode_step`` broke the protocol (``[N, V]`` log-probs, ``[N, S]`` attn)."""
+    """Raise a ``ValueError`` when ``decode_step`` broke the protocol: ``[N, V]`` log-probs and attention
+    ``[N, S]`` or ``[N, ..., S]`` (e.g. ``[N, L, H, S]``: every layer and head)."""
     if log_probs.dim() != 2 or log_probs.size(0) != rows:
         raise ValueError(f"decode_step must return log_probs [N={rows}, V], got {_shape(log_probs)}")
-    if attn.shape != (rows, src_len):
-        raise ValueError(f"decode_step must return attn [N={rows}, S={src_len}], got {_shape(attn)}")
+    if attn.dim() < 2 or attn.size(0) != rows or attn.size(-1) != src_len:
+        raise ValueError(f"decode_step must return attn [N={rows}, ..., S={src_len}], got {_shape(attn)}")
 
 
 def max_lengths(src_mask: Tensor, ratio: float, offset: int) -> Tensor:
@@ -76,13 +78,13 @@ def make_hypothesis(
 
     Args:
         tokens: ``[L']`` the generated ids without EOS.
-        attn: ``[L, S]`` one attention row per generated step (EOS step included).
+        attn: ``[L, ..., S]`` the attention of each generated step (EOS step included).
         src_mask: ``[S]`` bool, True at this sentence's real source positions.
     """
     return Hypothesis(
         tokens=tokens.tolist(),
         score=float(score),
         norm_score=float(norm_score),
-        attn=attn[:, src_mask.to(attn.device)],  # [L, S_real] (a copy, not a view of the search buffers)
+        attn=attn[..., src_mask.to(attn.device)],  # [L, ..., S_real] (a copy, not a view of the search buffers)
         finished=bool(finished),
     )

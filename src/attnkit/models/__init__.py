@@ -3,8 +3,10 @@
 Importing this package registers every builder with :func:`create_model`.
 """
 
-from attnkit.models import seq2seq  # noqa: F401  (registers "rnn")
+from attnkit.models import seq2seq, transformer  # noqa: F401  (register "rnn", "transformer")
 from attnkit.models.registry import create_model, list_models, register_model
 from attnkit.models.seq2seq import DECODERS, LossOutput, RNNSeq2Seq, RNNState
+from attnkit.models.transformer import TransformerSeq2Seq, TransformerState
 
-__all__ = ["DECODERS", "LossOutput", "RNNSeq2Seq", "RNNState", "create_model", "list_models", "register_model"]
+__all__ = ["DECODERS", "LossOutput", "RNNSeq2Seq", "RNNState", "TransformerSeq2Seq", "TransformerState",
+           "create_model", "list_models", "register_model"]

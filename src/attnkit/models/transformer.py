@@ -1,0 +1,261 @@
+"""The Transformer encoder-decoder (Vaswani et al. 2017), composed from attnkit's multi-head attention.
+
+Layers receive their sub-layers from builders (``transformer_seq2seq``), so pre-LN and post-LN
+(Xiong et al. 2020), sinusoidal or learned positions, shared source/target embeddings and a tied output
+projection are choices of construction, not branches inside ``forward``.
+
+Incremental decoding keeps an explicit cache in the decoder state: the cross-attention keys/values of
+every layer, projected once per source, and the self-attention keys/values of the steps so far. Cached
+decoding equals the full teacher-forced forward pass (tested).
+
+The step protocol returns, as ``attn``, the cross-attention of the alignment layer averaged over its
+heads (``[B, S]``; default: the penultimate decoder layer, where attention aligns best, Garg et al. 2019);
+with ``attention_output="all"`` it returns every layer and head, ``[B, L, H, S]``.
+
+Legend: B batch, S source len, T target len, D model dim, H heads, Dh head dim, L layers, V vocab,
+F feed-forward dim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from attnkit.attention import MultiHeadAttention, causal_mask
+from attnkit.models.registry import register_model
+from attnkit.models.seq2seq import LossOutput
+
+__all__ = ["DecoderLayer", "EncoderLayer", "Positions", "TransformerSeq2Seq", "TransformerState",
+           "transformer_seq2seq"]
+
+
+class Positions(nn.Module):
+    """Sinusoidal (Vaswani et al. 2017, section 3.5) or learned absolute positions, added to ``x * sqrt(D)``."""
+
+    def __init__(self, dim: int, *, kind: str = "sinusoidal", max_len: int = 1024, dropout: float = 0.1) -> None:
+        super().__init__()
+        if kind not in ("sinusoidal", "learned"):
+            raise ValueError(f"unknown positions {kind!r}; choose sinusoidal or learned")
+        self.kind, self.max_len, self.scale = kind, max_len, math.sqrt(dim)
+        if kind == "learned":
+            self.table = nn.Embedding(max_len, dim)
+        else:
+            pos = torch.arange(max_len, dtype=torch.float32)[:, None]
+            div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+            table = torch.zeros(max_len, dim)
+            table[:, 0::2], table[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)[:, : dim // 2]
+            self.register_buffer("table_buffer", table, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+        """``x [B, T, D]`` embeddings of positions ``offset .. offset+T-1``."""
+        T = x.size(1)
+        if offset + T > self.max_len:
+            raise ValueError(f"sequence of {offset + T} positions exceeds max_len={self.max_len}; "
+                             f"raise model.max_positions")
+        idx = torch.arange(offset, offset + T, device=x.device)
+        table = self.table(idx) if self.kind == "learned" else self.table_buffer[idx]
+        return self.dropout(x * self.scale + table)  # [B, T, D]
+
+
+class _Residual(nn.Module):
+    """``x + dropout(f(norm(x)))`` (pre-LN) or ``norm(x + dropout(f(x)))`` (post-LN)."""
+
+    def __init__(self, dim: int, dropout: float, norm_first: bool) -> None:
+        super().__init__()
+        self.norm, self.dropout, self.norm_first = nn.LayerNorm(dim), nn.Dropout(dropout), norm_first
+
+    def forward(self, x: Tensor, fn) -> tuple[Tensor, object]:
+        out, extra = fn(self.norm(x) if self.norm_first else x)
+        y = x + self.dropout(out)
+        return (y if self.norm_first else self.norm(y)), extra
+
+
+def feed_forward(dim: int, ff_dim: int, dropout: float) -> nn.Sequential:
+    """Position-wise FFN (section 3.3): ``max(0, x W1 + b1) W2 + b2``."""
+    return nn.Sequential(nn.Linear(dim, ff_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_dim, dim))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, *, self_attn: MultiHeadAttention, ff: nn.Module, dim: int, dropout: float,
+                 norm_first: bool) -> None:
+        super().__init__()
+        self.self_attn, self.ff = self_attn, ff
+        self.res_attn, self.res_ff = _Residual(dim, dropout, norm_first), _Residual(dim, dropout, norm_first)
+
+    def forward(self, x: Tensor, mask: Tensor, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        """``x [B, S, D]``, ``mask [B, S]`` -> ``[B, S, D]``, weights ``[B, H, S, S]`` or None."""
+        x, w = self.res_attn(x, lambda h: self.self_attn(h, h, h, mask, need_weights=need_weights,
+                                                          average_weights=False))
+        x, _ = self.res_ff(x, lambda h: (self.ff(h), None))
+        return x, w
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, *, self_attn: MultiHeadAttention, cross_attn: MultiHeadAttention, ff: nn.Module,
+                 dim: int, dropout: float, norm_first: bool) -> None:
+        super().__init__()
+        self.self_attn, self.cross_attn, self.ff = self_attn, cross_attn, ff
+        self.res_self = _Residual(dim, dropout, norm_first)
+        self.res_cross = _Residual(dim, dropout, norm_first)
+        self.res_ff = _Residual(dim, dropout, norm_first)
+
+    def forward(self, x: Tensor, self_kv: tuple[Tensor, Tensor] | None, cross_kv: tuple[Tensor, Tensor],
+                self_mask: Tensor | None, src_mask: Tensor, need_weights: bool = False):
+        """One layer over ``x [B, T, D]``.
+
+        ``self_kv`` holds the cached self-attention keys/values of earlier steps (``[B, H, t, Dh]``) or
+        None (full pass). Returns the output, the new self keys/values, and self/cross weights
+        ``[B, H, T, T or t+T]`` / ``[B, H, T, S]`` (None unless ``need_weights``).
+        """
+        def self_block(h):
+            k, v = self.self_attn.project_kv(h, h)  # [B, H, T, Dh]
+            if self_kv is not None:
+                k, v = torch.cat([self_kv[0], k], 2), torch.cat([self_kv[1], v], 2)
+            out = self.self_attn.attend(h, (k, v), self_mask, need_weights=need_weights, average_weights=False)
+            return out.output, (k, v, out.attn_weights)
+
+        x, (k, v, self_w) = self.res_self(x, self_block)
+        x, cross_w = self.res_cross(x, lambda h: self.cross_attn.attend(
+            h, cross_kv, src_mask, need_weights=need_weights, average_weights=False))
+        x, _ = self.res_ff(x, lambda h: (self.ff(h), None))
+        return x, (k, v), self_w, cross_w
+
+
+@dataclass
+class TransformerState:
+    """Decoder state between steps; batch-first so search can reorder it."""
+
+    memory_mask: Tensor  # [B, S]
+    cross_k: Tensor  # [B, L, H, S, Dh] projected once per source
+    cross_v: Tensor  # [B, L, H, S, Dh]
+    self_k: Tensor  # [B, L, H, t, Dh] keys of the steps so far
+    self_v: Tensor  # [B, L, H, t, Dh]
+
+
+class TransformerSeq2Seq(nn.Module):
+    """Encoder-decoder Transformer speaking the ``encode`` / ``decode_step`` protocol."""
+
+    def __init__(self, *, src_embed: nn.Embedding, tgt_embed: nn.Embedding, positions: Positions,
+                 encoder: nn.ModuleList, decoder: nn.ModuleList, generator: nn.Linear, norm_first: bool,
+                 align_layer: int = -2, attention_output: str = "align", pad_id: int = 0) -> None:
+        super().__init__()
+        self.src_embed, self.tgt_embed, self.positions = src_embed, tgt_embed, positions
+        self.encoder, self.decoder, self.generator = encoder, decoder, generator
+        dim = src_embed.embedding_dim
+        # Pre-LN stacks end with a final norm (their residual stream is never normalised otherwise).
+        self.enc_norm = nn.LayerNorm(dim) if norm_first else nn.Identity()
+        self.dec_norm = nn.LayerNorm(dim) if norm_first else nn.Identity()
+        n = len(decoder)
+        self.align_layer = align_layer % n if n > 1 else 0
+        self.attention_output, self.pad_id = attention_output, pad_id
+
+    # ------------------------------------------------------------------ encoder
+    def encode_memory(self, src: Tensor, src_mask: Tensor, need_weights: bool = False):
+        """Encoder output ``[B, S, D]`` and, when asked, self-attention ``[B, L, H, S, S]``."""
+        x = self.positions(self.src_embed(src))
+        weights = []
+        for layer in self.encoder:
+            x, w = layer(x, src_mask, need_weights)
+            weights.append(w)
+        return self.enc_norm(x), (torch.stack(weights, 1) if need_weights else None)
+
+    def encode(self, src: Tensor, src_mask: Tensor) -> TransformerState:
+        if src.shape != src_mask.shape:
+            raise ValueError(f"src {list(src.shape)} and src_mask {list(src_mask.shape)} must match")
+        memory, _ = self.encode_memory(src, src_mask)
+        kv = [layer.cross_attn.project_kv(memory, memory) for layer in self.decoder]
+        cross_k = torch.stack([k for k, _ in kv], 1)  # [B, L, H, S, Dh]
+        cross_v = torch.stack([v for _, v in kv], 1)
+        empty = cross_k[:, :, :, :0]  # [B, L, H, 0, Dh]
+        return TransformerState(src_mask, cross_k, cross_v, empty, empty)
+
+    # ------------------------------------------------------------------ decoder
+    def decode_step(self, tokens: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState, Tensor]:
+        """One step with the cache. tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]`` or ``[B, L, H, S]``."""
+        t = state.self_k.size(3)
+        x = self.positions(self.tgt_embed(tokens[:, None]), offset=t)  # [B, 1, D]
+        new_k, new_v, cross = [], [], []
+        for i, layer in enumerate(self.decoder):
+            x, (k, v), _, w = layer(x, (state.self_k[:, i], state.self_v[:, i]),
+                                    (state.cross_k[:, i], state.cross_v[:, i]), None, state.memory_mask,
+                                    need_weights=True)
+            new_k.append(k)
+            new_v.append(v)
+            cross.append(w[:, :, 0])  # [B, H, S]
+        log_probs = F.log_softmax(self.generator(self.dec_norm(x[:, 0])), dim=-1)
+        state = replace(state, self_k=torch.stack(new_k, 1), self_v=torch.stack(new_v, 1))
+        attn = torch.stack(cross, 1)  # [B, L, H, S]
+        return log_probs, state, attn if self.attention_output == "all" else attn[:, self.align_layer].mean(1)
+
+    def decode_full(self, tgt_in: Tensor, memory_kv: TransformerState, need_weights: bool = False):
+        """Teacher-forced decoder over all steps at once: output ``[B, T, D]``, self and cross weights
+        ``[B, L, H, T, T]`` / ``[B, L, H, T, S]`` (None unless ``need_weights``)."""
+        T = tgt_in.size(1)
+        x = self.positions(self.tgt_embed(tgt_in))
+        mask = causal_mask(T, device=tgt_in.device)  # [1, T, T]
+        self_ws, cross_ws = [], []
+        for i, layer in enumerate(self.decoder):
+            x, _, sw, cw = layer(x, None, (memory_kv.cross_k[:, i], memory_kv.cross_v[:, i]), mask,
+                                 memory_kv.memory_mask, need_weights=need_weights)
+            self_ws.append(sw)
+            cross_ws.append(cw)
+        if not need_weights:
+            return self.dec_norm(x), None, None
+        return self.dec_norm(x), torch.stack(self_ws, 1), torch.stack(cross_ws, 1)
+
+    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor, need_weights: bool = True):
+        """Teacher-forced logits ``[B, T, V]`` and the alignment-layer cross-attention ``[B, T, S]``."""
+        hidden, _, cross = self.decode_full(tgt_in, self.encode(src, src_mask), need_weights=need_weights)
+        attn = cross[:, self.align_layer].mean(1) if need_weights else None
+        return self.generator(hidden), attn
+
+    def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
+        """Label-smoothed cross-entropy; the fused attention path (no weights) while training."""
+        logits, _ = self(batch.src, batch.src_mask, batch.tgt_in, need_weights=False)
+        flat, gold = logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1)
+        ntokens = int(batch.tgt_mask.sum())
+        loss = F.cross_entropy(flat, gold, ignore_index=self.pad_id, label_smoothing=label_smoothing,
+                               reduction="sum")
+        with torch.no_grad():
+            nll = F.cross_entropy(flat, gold, ignore_index=self.pad_id, reduction="sum")
+        empty = batch.src_mask.new_zeros(0, dtype=logits.dtype)
+        return LossOutput(loss / max(ntokens, 1), nll, ntokens, empty)
+
+
+@register_model("transformer")
+def transformer_seq2seq(src_vocab: int, tgt_vocab: int, *, embed_dim: int = 128, num_heads: int = 4,
+                        ff_dim: int = 512, encoder_layers: int = 2, decoder_layers: int = 2, dropout: float = 0.1,
+                        norm_first: bool = True, positions: str = "sinusoidal", max_positions: int = 1024,
+                        share_embeddings: bool = False, tie_embeddings: bool = True, align_layer: int = -2,
+                        attention_output: str = "align", pad_id: int = 0) -> TransformerSeq2Seq:
+    """Build a Transformer from its parts (every sub-layer is handed to its layer)."""
+    if share_embeddings and src_vocab != tgt_vocab:
+        raise ValueError(f"share_embeddings needs one vocabulary; got {src_vocab} source and {tgt_vocab} target "
+                         f"ids (set data.tokenizer.shared: true)")
+    if attention_output not in ("align", "all"):
+        raise ValueError(f"attention_output must be 'align' or 'all', got {attention_output!r}")
+
+    def mha():
+        return MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
+
+    src_embed = nn.Embedding(src_vocab, embed_dim, padding_idx=pad_id)
+    tgt_embed = src_embed if share_embeddings else nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)
+    for emb in {id(src_embed): src_embed, id(tgt_embed): tgt_embed}.values():
+        nn.init.normal_(emb.weight, 0.0, embed_dim**-0.5)
+    encoder = nn.ModuleList(EncoderLayer(self_attn=mha(), ff=feed_forward(embed_dim, ff_dim, dropout), dim=embed_dim,
+                                         dropout=dropout, norm_first=norm_first) for _ in range(encoder_layers))
+    decoder = nn.ModuleList(DecoderLayer(self_attn=mha(), cross_attn=mha(), ff=feed_forward(embed_dim, ff_dim, dropout),
+                                         dim=embed_dim, dropout=dropout, norm_first=norm_first)
+                            for _ in range(decoder_layers))
+    generator = nn.Linear(embed_dim, tgt_vocab)
+    if tie_embeddings:
+        generator.weight = tgt_embed.weight
+    return TransformerSeq2Seq(src_embed=src_embed, tgt_embed=tgt_embed,
+                              positions=Positions(embed_dim, kind=positions, max_len=max_positions, dropout=dropout),
+                              encoder=encoder, decoder=decoder, generator=generator, norm_first=norm_first,
+                              align_layer=align_layer, attention_output=attention_output, pad_id=pad_id)

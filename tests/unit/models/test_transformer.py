@@ -1,0 +1,89 @@
+"""Transformer equivalences: cached decoding == full forward, fused == explicit attention path."""
+
+import pytest
+import torch
+
+from attnkit.decoding import beam_search, greedy_search
+from attnkit.models import create_model
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    args = {"embed_dim": 16, "num_heads": 2, "ff_dim": 32, "encoder_layers": 2, "decoder_layers": 3}
+    return create_model("transformer", src_vocab=23, tgt_vocab=23, **{**args, **kw}).double().eval()
+
+
+def _batch():
+    g = torch.Generator().manual_seed(1)
+    src = torch.randint(4, 23, (3, 7), generator=g)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[1, 5:], mask[2, 3:] = False, False
+    src[~mask] = 0
+    tgt = torch.randint(4, 23, (3, 6), generator=g)
+    tgt[:, 0] = 1
+    return src, mask, tgt
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_cached_decoding_equals_full_forward(norm_first, positions):
+    model = _model(norm_first=norm_first, positions=positions, share_embeddings=True)
+    src, mask, tgt = _batch()
+    logits, attn = model(src, mask, tgt)
+    state, log_probs, attns = model.encode(src, mask), [], []
+    for t in range(tgt.size(1)):
+        lp, state, a = model.decode_step(tgt[:, t], state)
+        log_probs.append(lp)
+        attns.append(a)
+    torch.testing.assert_close(torch.stack(log_probs, 1), torch.log_softmax(logits, -1), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(torch.stack(attns, 1), attn, rtol=1e-10, atol=1e-10)
+    assert state.self_k.shape[3] == tgt.size(1)
+
+
+def test_fused_path_equals_explicit_path():
+    model = _model()
+    src, mask, tgt = _batch()
+    fused, _ = model(src, mask, tgt, need_weights=False)
+    explicit, _ = model(src, mask, tgt, need_weights=True)
+    torch.testing.assert_close(fused, explicit, rtol=1e-10, atol=1e-10)
+
+
+def test_padding_changes_nothing():
+    model = _model()
+    src, mask, tgt = _batch()
+    alone, _ = model(src[2:, :3], mask[2:, :3], tgt[2:])
+    batched, _ = model(src, mask, tgt)
+    torch.testing.assert_close(batched[2:], alone, rtol=1e-10, atol=1e-10)
+
+
+def test_alignment_layer_and_all_heads_through_beam_search():
+    src, mask, _ = _batch()
+    model = _model(attention_output="all")
+    hyps = beam_search(model, src, mask, beam=3, n_best=2, max_len_offset=4)
+    h = hyps[1][0]
+    assert h.attn.shape == (len(h.tokens) + int(h.finished), 3, 2, int(mask[1].sum()))  # [steps, L, H, S_real]
+    torch.testing.assert_close(h.attn.sum(-1), torch.ones(h.attn.shape[:-1], dtype=h.attn.dtype))
+    align = _model(align_layer=0)
+    greedy = greedy_search(align, src, mask, max_len_offset=4)[0][0]
+    full = greedy_search(_model(attention_output="all"), src, mask, max_len_offset=4)[0][0]
+    torch.testing.assert_close(greedy.attn, full.attn[:, 0].mean(1))
+
+
+def test_beam_one_equals_greedy():
+    src, mask, _ = _batch()
+    model = _model()
+    for g, b in zip(greedy_search(model, src, mask), beam_search(model, src, mask, beam=1), strict=True):
+        assert g[0].tokens == b[0].tokens
+        torch.testing.assert_close(g[0].attn, b[0].attn)
+
+
+def test_share_embeddings_needs_one_vocabulary():
+    with pytest.raises(ValueError, match="share_embeddings needs one vocabulary"):
+        create_model("transformer", src_vocab=10, tgt_vocab=12, share_embeddings=True)
+
+
+def test_positions_beyond_max_len_is_a_clear_error():
+    model = _model(max_positions=8)
+    src = torch.randint(4, 23, (1, 9))
+    with pytest.raises(ValueError, match="exceeds max_len=8"):
+        model.encode(src, torch.ones_like(src, dtype=torch.bool))
