@@ -65,19 +65,52 @@ class DataConfig(_Section):
         return self
 
 
+RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "embed_dim", "hidden_dim", "attention_dim",
+                      "encoder_layers", "decoder_layers", "dropout", "tie_embeddings"})
+TRANSFORMER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "decoder_layers", "dropout",
+                              "norm_first", "positions", "max_positions", "share_embeddings", "tie_embeddings",
+                              "align_layer"})
+
+
 class ModelConfig(_Section):
-    family: Literal["rnn"] = "rnn"
-    cell: Literal["gru", "lstm"] = "gru"
-    decoder: Literal["bahdanau", "luong", "none"] = "bahdanau"
-    score: Literal["additive", "dot", "general", "concat"] = "additive"
-    input_feeding: bool = True  # luong only
-    embed_dim: int = Field(64, gt=0)
-    hidden_dim: int = Field(128, gt=0)
-    attention_dim: int | None = Field(None, gt=0, description="A of additive/concat scores; default hidden_dim")
+    family: Literal["rnn", "transformer"] = "rnn"
+    # shared
+    embed_dim: int = Field(64, gt=0, description="embedding size; the model dim D of a Transformer")
     encoder_layers: int = Field(1, ge=1)
     decoder_layers: int = Field(1, ge=1)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     tie_embeddings: bool = False  # decoder input embedding shared with the output projection
+    # rnn
+    cell: Literal["gru", "lstm"] = "gru"
+    decoder: Literal["bahdanau", "luong", "none"] = "bahdanau"
+    score: Literal["additive", "dot", "general", "concat"] = "additive"
+    input_feeding: bool = True  # luong only
+    hidden_dim: int = Field(128, gt=0)
+    attention_dim: int | None = Field(None, gt=0, description="A of additive/concat scores; default hidden_dim")
+    # transformer
+    num_heads: int = Field(4, ge=1)
+    ff_dim: int = Field(512, gt=0)
+    norm_first: bool = True  # pre-LN (True) or post-LN as in Vaswani et al. (False)
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
+    max_positions: int = Field(1024, gt=0)
+    share_embeddings: bool = False  # one embedding for source and target (needs data.tokenizer.shared)
+    align_layer: int = Field(-2, description="decoder layer whose head-averaged cross-attention is the alignment")
+
+    @model_validator(mode="after")
+    def _keys_fit_family(self) -> ModelConfig:
+        allowed = RNN_KEYS if self.family == "rnn" else TRANSFORMER_KEYS
+        stray = sorted(self.model_fields_set - allowed - {"family"})
+        if stray:
+            raise ValueError(f"model.{stray[0]} does not apply to family '{self.family}' "
+                             f"(its keys: {', '.join(sorted(allowed))})")
+        if self.family == "transformer" and self.embed_dim % self.num_heads:
+            raise ValueError(f"model.embed_dim={self.embed_dim} must be divisible by model.num_heads={self.num_heads}")
+        return self
+
+    def builder_kwargs(self) -> dict:
+        """The keyword arguments of this family's builder (the other family's keys left out)."""
+        keys = RNN_KEYS if self.family == "rnn" else TRANSFORMER_KEYS
+        return {k: v for k, v in self.model_dump().items() if k in keys}
 
 
 class TrainConfig(_Section):
@@ -211,4 +244,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
 def dump_config(config: Config, path: Path) -> None:
     """Write the fully resolved config (every default filled in) as YAML."""
     data = config.model_dump(mode="json")
+    data["model"] = {"family": config.model.family, **config.model.builder_kwargs()}  # only this family's keys
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -132,7 +132,8 @@ class Trainer:
             log.info("resumed from step %d (epoch %d, batch %d)", self.state.step, self.state.epoch,
                      self.state.batch_in_epoch)
         n_params = sum(p.numel() for p in self.model.parameters())
-        log.info("model: %s/%s, %d parameters", cfg.model.family, cfg.model.decoder, n_params)
+        kind = cfg.model.family + (f"/{cfg.model.decoder}" if cfg.model.family == "rnn" else "")
+        log.info("model: %s, %d parameters", kind, n_params)
 
     def _save_last(self) -> None:
         save_training_state(self.model_dir / "last.pt", {

@@ -1,0 +1,291 @@
+"""The REST app over saved model directories, and the explorer page it serves at ``/``.
+
+Models are loaded once, from the directories given at start; a request names a model only by the name
+it was given there, never by a path. Inference runs in worker threads, one translation at a time (torch
+already uses every core for one), and a request waits at most ``Limits.timeout_s`` for its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from torch import Tensor
+
+from attnkit import __version__
+from attnkit.config import load_config
+from attnkit.serve.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    Hypothesis,
+    Limits,
+    LimitsInfo,
+    ModelInfo,
+    ModelsResponse,
+    SentenceResult,
+    TranslateRequest,
+    TranslateResponse,
+)
+from attnkit.training import Translation, Translator
+
+__all__ = ["ApiError", "create_app", "name_models", "serve"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The page and its assets come from this server only: no CDN, no inline script.
+_PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+             "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+log = logging.getLogger("attnkit.serve")
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    """An answer other than 200, with one message saying what was wrong and what to do."""
+
+    def __init__(self, status: int, detail: str, *, limit: str | None = None, models: list[str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.limit, self.models, self.headers = status, detail, limit, models, headers
+
+    def response(self) -> JSONResponse:
+        body = ErrorResponse(detail=self.detail, limit=self.limit, models=self.models)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=self.status, headers=self.headers)
+
+
+@dataclass
+class _Model:
+    info: ModelInfo
+    translator: Translator
+
+
+def _load_model(name: str, model_dir: Path) -> _Model:
+    translator = Translator.from_dir(model_dir)  # raises CheckpointError naming the directory
+    config = load_config(model_dir / "config.yaml")
+    m = config.model
+    if m.family == "rnn":
+        arch = {"decoder": m.decoder, "score": None if m.decoder == "none" else m.score, "cell": m.cell,
+                "hidden_dim": m.hidden_dim}
+    else:  # the Transformer: scaled dot-product attention in every layer
+        arch = {"decoder": m.family, "score": "scaled_dot", "num_heads": getattr(m, "num_heads", 1)}
+    info = ModelInfo(name=name, family=m.family, embed_dim=m.embed_dim, encoder_layers=m.encoder_layers,
+                     decoder_layers=m.decoder_layers, tokenizer=translator.src_tok.kind,
+                     src_vocab=translator.src_tok.vocab_size, tgt_vocab=translator.tgt_tok.vocab_size,
+                     beam=config.decode.beam, n_best=config.decode.n_best, max_len=translator.max_len, **arch)
+    return _Model(info, translator)
+
+
+def name_models(model_dirs: Iterable[str | Path]) -> dict[str, Path]:
+    """Name each directory after its last component (``runs/dates_bahdanau`` -> ``dates_bahdanau``);
+    a repeated name gets ``-2``, ``-3``... in the order given."""
+    named: dict[str, Path] = {}
+    for d in model_dirs:
+        path = Path(d)
+        base = path.resolve().name or "model"
+        name, k = base, 1
+        while name in named:
+            k += 1
+            name = f"{base}-{k}"
+        named[name] = path
+    return named
+
+
+class _Inference:
+    """Runs translations one at a time (a lock) in worker threads, each awaited with a timeout.
+
+    A translation that times out cannot be interrupted inside torch; it finishes in the background and
+    its answer is dropped. One that times out while still waiting for the lock never starts.
+    """
+
+    def __init__(self, workers: int = 4) -> None:
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="attnkit-serve")
+
+    async def run(self, fn: Callable[[], T], timeout_s: float) -> T:
+        abandoned = threading.Event()
+
+        def job() -> T | None:
+            with self._lock:
+                return None if abandoned.is_set() else fn()
+
+        future = asyncio.wrap_future(self._pool.submit(job))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)  # type: ignore[return-value]
+        except asyncio.TimeoutError:
+            abandoned.set()
+            raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- request checks
+def _pick_model(name: str | None, models: dict[str, _Model]) -> _Model:
+    names = sorted(models)
+    if name is None:
+        if len(models) == 1:
+            return next(iter(models.values()))
+        raise ApiError(422, f"'model' is required: this server has {len(models)} models: {', '.join(names)}",
+                       models=names)
+    if name not in models:
+        raise ApiError(404, f"unknown model {name!r}; available models: {', '.join(names)}", models=names)
+    return models[name]
+
+
+def _check_sentences(sentences: list[str], model: _Model, limits: Limits) -> None:
+    if len(sentences) > limits.max_batch:
+        raise ApiError(413, f"{len(sentences)} sentences in one request, over the server's limit "
+                            f"max_batch={limits.max_batch}; send them in several requests", limit="max_batch")
+    # The smaller of the server's limit and the model's own (what it was trained to read) applies.
+    if model.info.max_len < limits.max_chars:
+        max_chars, limit, whose = model.info.max_len, "max_len", f"model {model.info.name!r}'s"
+    else:
+        max_chars, limit, whose = limits.max_chars, "max_chars", "server's"
+    for i, s in enumerate(sentences):
+        if not s.strip():
+            raise ApiError(422, f"sentences[{i}] is empty; every sentence must have some non-space text")
+        if len(s) > max_chars:
+            raise ApiError(413, f"sentences[{i}] has {len(s)} characters, over the {whose} limit {limit}={max_chars}; "
+                                f"split it into shorter sentences", limit=limit)
+
+
+def _search_sizes(req: TranslateRequest, model: _Model, limits: Limits) -> tuple[int, int]:
+    beam = req.beam if req.beam is not None else min(model.info.beam, limits.max_beam)
+    if beam > limits.max_beam:
+        raise ApiError(422, f"beam={beam} is over the server's limit max_beam={limits.max_beam}", limit="max_beam")
+    n_best = req.n_best if req.n_best is not None else min(model.info.n_best, beam)
+    if n_best > beam:
+        raise ApiError(422, f"n_best={n_best} is over beam={beam}: a beam of {beam} keeps at most {beam} "
+                            f"hypotheses; raise beam or lower n_best", limit="beam")
+    return beam, n_best
+
+
+# --------------------------------------------------------------------------- answers
+def _rounded(weights: Tensor) -> list[list[float]]:
+    return weights.double().round(decimals=4).tolist()  # [T, S]; float64 so 0.1234 stays 0.1234 in JSON
+
+
+def _hypothesis(t: Translation, attention: bool) -> Hypothesis:
+    if not attention:
+        return Hypothesis(text=t.text, score=t.score, norm_score=t.norm_score)
+    return Hypothesis(text=t.text, score=t.score, norm_score=t.norm_score, src_tokens=t.src_tokens,
+                      tgt_tokens=t.tgt_tokens, attention=_rounded(t.attn))
+
+
+def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorResponse, "description": text}
+        for code, text in ((404, "unknown model"), (413, "too many or too long sentences"),
+                           (422, "invalid request (bounds, empty sentence, n_best > beam)"),
+                           (503, "the translation did not finish within timeout_s"))}
+
+    @app.get("/health", response_model=HealthResponse, tags=["server"])
+    async def health() -> HealthResponse:
+        return HealthResponse(status="ok", models=list(models))
+
+    @app.get("/models", response_model=ModelsResponse, tags=["server"])
+    async def list_models() -> ModelsResponse:
+        return ModelsResponse(models=[m.info for m in models.values()], limits=LimitsInfo(**asdict(limits)))
+
+    @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True,
+              responses=errors, tags=["translate"])
+    async def translate(req: TranslateRequest) -> TranslateResponse:
+        """Translate sentences; with ``attention: true`` each hypothesis carries its tokens and attention map."""
+        model = _pick_model(req.model, models)
+        _check_sentences(req.sentences, model, limits)
+        beam, n_best = _search_sizes(req, model, limits)
+
+        def work() -> tuple[list[SentenceResult], float]:
+            start = time.perf_counter()
+            results = model.translator.translate(req.sentences, beam=beam, n_best=n_best)
+            out = [SentenceResult(source=s, hypotheses=[_hypothesis(t, req.attention) for t in hyps])
+                   for s, hyps in zip(req.sentences, results, strict=True)]
+            return out, (time.perf_counter() - start) * 1000
+
+        try:
+            translations, elapsed_ms = await inference.run(work, limits.timeout_s)
+        except asyncio.TimeoutError:
+            raise ApiError(503, f"the translation did not finish within the server's limit "
+                                f"timeout_s={limits.timeout_s:g}; the server may be busy: retry later, or send fewer "
+                                f"or shorter sentences", limit="timeout_s",
+                           headers={"Retry-After": str(max(1, round(limits.timeout_s)))}) from None
+        return TranslateResponse(model=model.info.name, beam=beam, n_best=n_best, translations=translations,
+                                 elapsed_ms=round(elapsed_ms, 2))
+
+    @app.get("/", include_in_schema=False)
+    async def explorer() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
+                            headers={"Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-cache"})
+
+
+def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                 for e in exc.errors()]
+        where = "; ".join("the body is not valid JSON" if e["type"] == "json_invalid" else
+                          f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+                          for e in found)
+        return JSONResponse({"detail": f"invalid request: {where}", "errors": found}, status_code=422)
+
+    @app.middleware("http")
+    async def body_size(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size is not None and size.isdigit() and int(size) > limits.max_body_bytes:
+            return ApiError(413, f"request body of {size} bytes is over {limits.max_body_bytes} bytes "
+                                 f"(max_batch={limits.max_batch} sentences of max_chars={limits.max_chars})",
+                            limit="max_batch").response()
+        return await call_next(request)
+
+
+def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> FastAPI:
+    """The app serving the models in ``model_dirs`` (name -> model directory), loaded now.
+
+    Raises :class:`attnkit.errors.CheckpointError` (naming the directory) for a directory that is not a model.
+    """
+    if not model_dirs:
+        raise ValueError("create_app needs at least one model directory")
+    limits = limits or Limits()
+    models = {name: _load_model(name, Path(d)) for name, d in model_dirs.items()}
+    inference = _Inference()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        inference.close()
+
+    app = FastAPI(title="attnkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Translate with saved attnkit models and get their attention maps. "
+                              "The explorer page is at `/`.")
+    _add_error_handlers(app, limits)
+    _add_routes(app, models, limits, inference)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def serve(model_dirs: dict[str, Path], host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None,
+          *, log_level: str = "info") -> None:
+    """Load the models and serve them with uvicorn until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    app = create_app(model_dirs, limits=limits)
+    if host not in LOOPBACK:
+        log.warning("serving on %s: anyone who can reach this address can use the models (no authentication)", host)
+    print(f"attnkit serve: {len(model_dirs)} model(s) ({', '.join(model_dirs)}); explorer at "
+          f"http://{'[' + host + ']' if ':' in host else host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
