@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from attnkit.attention import Attention
 from attnkit.models.registry import register_model
 
-__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "rnn_seq2seq"]
+__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "rnn_seq2seq", "sequence_loss"]
 
 DECODERS = ("bahdanau", "luong", "none")
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -200,13 +200,18 @@ class RNNSeq2Seq(nn.Module):
     def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
         """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``)."""
         logits, attn = self(batch.src, batch.src_mask, batch.tgt_in)
-        flat, gold = logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1)
-        ntokens = int(batch.tgt_mask.sum())
-        loss = F.cross_entropy(flat, gold, ignore_index=self.pad_id, label_smoothing=label_smoothing,
-                               reduction="sum")
-        with torch.no_grad():
-            nll = F.cross_entropy(flat, gold, ignore_index=self.pad_id, reduction="sum")
-        return LossOutput(loss / max(ntokens, 1), nll, ntokens, attn)
+        return sequence_loss(logits, batch.tgt_out, attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
+
+
+def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, label_smoothing: float) -> LossOutput:
+    """Token-level cross-entropy of ``logits [B, T, V]`` against ``gold [B, T]`` (padding ignored):
+    the label-smoothed mean that training minimises, and the plain summed NLL for perplexity."""
+    flat, gold = logits.reshape(-1, logits.size(-1)), gold.reshape(-1)
+    ntokens = int((gold != pad_id).sum())
+    loss = F.cross_entropy(flat, gold, ignore_index=pad_id, label_smoothing=label_smoothing, reduction="sum")
+    with torch.no_grad():
+        nll = F.cross_entropy(flat, gold, ignore_index=pad_id, reduction="sum")
+    return LossOutput(loss / max(ntokens, 1), nll, ntokens, attn)
 
 
 @register_model("rnn")

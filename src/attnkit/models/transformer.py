@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from attnkit.attention import MultiHeadAttention, causal_mask
 from attnkit.models.registry import register_model
-from attnkit.models.seq2seq import LossOutput
+from attnkit.models.seq2seq import LossOutput, sequence_loss
 
 __all__ = ["DecoderLayer", "EncoderLayer", "Positions", "TransformerSeq2Seq", "TransformerState",
            "transformer_seq2seq"]
@@ -217,14 +217,8 @@ class TransformerSeq2Seq(nn.Module):
     def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
         """Label-smoothed cross-entropy; the fused attention path (no weights) while training."""
         logits, _ = self(batch.src, batch.src_mask, batch.tgt_in, need_weights=False)
-        flat, gold = logits.reshape(-1, logits.size(-1)), batch.tgt_out.reshape(-1)
-        ntokens = int(batch.tgt_mask.sum())
-        loss = F.cross_entropy(flat, gold, ignore_index=self.pad_id, label_smoothing=label_smoothing,
-                               reduction="sum")
-        with torch.no_grad():
-            nll = F.cross_entropy(flat, gold, ignore_index=self.pad_id, reduction="sum")
-        empty = batch.src_mask.new_zeros(0, dtype=logits.dtype)
-        return LossOutput(loss / max(ntokens, 1), nll, ntokens, empty)
+        no_attn = logits.new_zeros(0)  # not computed on the fused training path
+        return sequence_loss(logits, batch.tgt_out, no_attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
 
 
 @register_model("transformer")
