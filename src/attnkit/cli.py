@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from attnkit import __version__
-from attnkit.errors import AttnkitError, DataError
+from attnkit.errors import AttnkitError, ConfigError, DataError
 
 DEFAULT_RUNS = Path("runs")
 
@@ -46,6 +46,23 @@ def _read_input(path: str | None) -> list[str]:
     return lines
 
 
+def _attention_map(translation, title: str = ""):
+    """The :class:`~attnkit.viz.AttentionMap` of one hypothesis: target tokens (+ EOS) x source tokens."""
+    from attnkit.viz import AttentionMap
+
+    return AttentionMap(translation.attn, translation.tgt_tokens, translation.src_tokens, kind="cross",
+                        title=title or f"{translation.text}  (score {translation.norm_score:.3f})")
+
+
+def _write_heatmaps(results, directory: str, fmt: str) -> None:
+    from attnkit.viz import plot_heatmap
+
+    out = Path(directory)
+    for i, hyps in enumerate(results, 1):
+        if hyps:
+            plot_heatmap(_attention_map(hyps[0]), out / f"{i:04d}.{fmt}")
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from attnkit.training import Translator
 
@@ -68,19 +85,69 @@ def cmd_translate(args: argparse.Namespace) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if args.attention:
+        _write_heatmaps(results, args.attention, args.format)
+    return 0
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from attnkit.evaluation.alignment import hard_alignment, merge_to_words, to_pharaoh
+    from attnkit.training import Translator
+
+    if not 0 < args.threshold <= 1:
+        raise ConfigError(f"--threshold must be in (0, 1] (an attention weight), got {args.threshold}")
+    translator = Translator.from_dir(args.model_dir)
+    sources = _read_input(args.input)
+    if args.target:
+        from attnkit.data import read_lines
+
+        targets = read_lines(args.target)
+        if len(targets) != len(sources):
+            raise DataError(f"{args.target} has {len(targets)} lines but the input has {len(sources)}; "
+                            f"give one target per source line")
+    else:  # align the model's own best translation
+        targets = [hyps[0].text for hyps in translator.translate(sources, beam=args.beam)]
+    src_tok, tgt_tok = translator.src_tok, translator.tgt_tok
+    for src, tgt, attn in zip(sources, targets, translator.align(sources, targets), strict=True):
+        links = hard_alignment(attn[:-1], args.method, args.threshold)  # [T, S]: the EOS row dropped
+        if args.level == "word":
+            links = merge_to_words(links, src_tok.spans(src), tgt_tok.spans(tgt), src, tgt)
+        print(to_pharaoh(links))
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from attnkit.training.evaluate import evaluate_model_dir
+    from attnkit.training.evaluate import evaluate_model_dir, run_evaluation
 
-    result = evaluate_model_dir(args.model_dir, split=args.split, src=args.src, ref=args.ref, beam=args.beam,
-                                hyps_out=args.output)
+    run = run_evaluation(args.model_dir, split=args.split, src=args.src, ref=args.ref, beam=args.beam)
+    result = evaluate_model_dir(args.model_dir, hyps_out=args.output, run=run)
     for key in ("bleu", "chrf", "exact_match"):
         print(f"{key:12s} {result[key]:.2f}")
+    if "aer" in result:
+        print(f"{'aer':12s} {result['aer']:.4f}  ({result['aer_method']})")
     print(f"sentences    {result['sentences']}")
     print(f"BLEU signature: {result['bleu_signature']}")
     print(f"chrF signature: {result['chrf_signature']}")
+    if args.report:
+        from attnkit.training.report import write_report
+        from attnkit.viz import plot_heatmap
+
+        path = write_report(args.report, args.model_dir, run,
+                            lambda translation, png: plot_heatmap(_attention_map(translation), png))
+        print(f"report: {path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from attnkit.serve import Limits, name_models, serve
+
+    given = {k: getattr(args, k) for k in ("max_chars", "max_batch", "max_beam", "timeout_s")
+             if getattr(args, k) is not None}
+    try:
+        limits = Limits(**given)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    serve(name_models(args.model_dirs), host=args.host, port=args.port, limits=limits)
     return 0
 
 
@@ -122,16 +189,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, help="beam size (1 = greedy; default from the model's config)")
     p.add_argument("--n-best", type=int, help="hypotheses per sentence (printed as 'i ||| text ||| score')")
     p.add_argument("--json", action="store_true", help="one JSON object per hypothesis, with its attention")
+    p.add_argument("--attention", metavar="DIR", help="write a heatmap of the best hypothesis per sentence "
+                   "(0001.png, 0002.png, ...) into DIR")
+    p.add_argument("--format", choices=["png", "svg"], default="png", help="heatmap format (default png)")
     p.set_defaults(func=cmd_translate)
 
-    p = verbs.add_parser("evaluate", help="BLEU, chrF and exact match on a split or on --src/--ref files")
+    p = verbs.add_parser("align", help="hard alignments from attention, one Pharaoh line ('i-j ...') per sentence")
+    p.add_argument("model_dir")
+    p.add_argument("--input", "-i", help="source file (default: stdin)")
+    p.add_argument("--target", "-t", help="target file to align to (forced alignment); default: the model's "
+                   "own best translation")
+    p.add_argument("--method", choices=["argmax", "threshold"], default="argmax",
+                   help="argmax: one link per target token; threshold: every weight >= --threshold")
+    p.add_argument("--threshold", type=float, default=0.3, help="weight threshold for --method threshold")
+    p.add_argument("--level", choices=["token", "word"], default="token",
+                   help="token indices, or whitespace-separated words (default token)")
+    p.add_argument("--beam", type=int, help="beam size when translating (default from the model's config)")
+    p.set_defaults(func=cmd_align)
+
+    p = verbs.add_parser("evaluate", help="BLEU, chrF, exact match (and AER where gold alignments exist) on a "
+                         "split or on --src/--ref files")
     p.add_argument("model_dir")
     p.add_argument("--split", default="test", help="split of the model's built-in corpus (default test)")
     p.add_argument("--src", help="source file (with --ref) instead of a built-in split")
     p.add_argument("--ref", help="reference file, one line per source line")
     p.add_argument("--beam", type=int, help="beam size (default from the model's config)")
     p.add_argument("--output", "-o", help="also write the hypotheses to this file")
+    p.add_argument("--report", metavar="DIR", help="write an HTML report (metrics, training curves, best and "
+                   "worst sentences with their attention) to DIR/index.html")
     p.set_defaults(func=cmd_evaluate)
+
+    p = verbs.add_parser("serve", help="REST API and the attention explorer page over model directories")
+    p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="models to serve (loaded once, at start)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; no authentication)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-chars", dest="max_chars", type=int, help="characters per sentence (default 1000)")
+    p.add_argument("--max-batch", dest="max_batch", type=int, help="sentences per request (default 32)")
+    p.add_argument("--max-beam", dest="max_beam", type=int, help="largest beam a request may ask for (default 10)")
+    p.add_argument("--timeout", dest="timeout_s", type=float, help="seconds a request may take (default 30)")
+    p.set_defaults(func=cmd_serve)
 
     p = verbs.add_parser("data", help="prepare built-in corpora")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)

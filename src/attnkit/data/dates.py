@@ -19,11 +19,16 @@ Gold alignment, as ``(src_char_index, tgt_char_index)`` links (see :class:`~attn
 - year digits <- source year digits one to one (sure); for a two-digit year the last two target
   digits link sure to the two source digits and the century digits ``19``/``20`` link *possible* to
   both source digits;
-- month digits <- every character of the month name (sure), or the month number one to one (sure);
-  a single-digit month links sure to the last target digit and *possible* to the padding ``0``;
-- day digits <- the day number in the same way; ordinal suffixes (``rd``, ``.º``) link *possible*
-  to both day digits and the word ``primero`` links sure to both;
-- ``-`` separators, weekdays and other words or punctuation have no links.
+- month digits <- the month number one to one (sure), a single-digit month linking sure to the last
+  target digit and *possible* to the padding ``0``; or every character of the month name, *possible*:
+  a name produces both digits jointly and no single character of it is unambiguously the source of
+  either (Och & Ney 2003 keep S for unambiguous links, P for ambiguous ones);
+- day digits <- the day number in the same way; ordinal suffixes (``rd``, ``.º``) and the word
+  ``primero`` link *possible* to both day digits;
+- the two ``-`` separators <- every character of the separators between date fields (``/``, ``.``,
+  spaces, ``, ``, `` de ``), *possible*: the source's separators produce the target's, but which
+  produces which is ambiguous;
+- weekdays, leading words (``el``) and the apostrophe of ``'98`` have no links.
 
 ``sure`` ⊆ ``possible`` always. Pair ids are ``dates-<stream index>-<format name>``.
 """
@@ -85,7 +90,8 @@ LAST_DAY = date(2049, 12, 31)
 _NAME_ROLES = {"month_name", "weekday", "day_word"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Target character positions in "YYYY-MM-DD".
-_YEAR, _MONTH, _DAY = (0, 1, 2, 3), (5, 6), (8, 9)
+_YEAR, _MONTH, _DAY, _DASHES = (0, 1, 2, 3), (5, 6), (8, 9), (4, 7)
+_FIELD_ROLES = {"year", "year2", "month", "month_name", "day", "day_word", "suffix"}
 
 Segment = tuple[str, str]  # (text, role)
 
@@ -162,10 +168,10 @@ def _segment_links(start: int, text: str, role: str) -> tuple[list[Link], list[L
         return _number_links(start, text, _MONTH)
     if role == "day":
         return _number_links(start, text, _DAY)
-    if role == "month_name":
-        return [(s, t) for s in chars for t in _MONTH], []
+    if role == "month_name":  # many-to-many: no character alone is *the* source of a digit -> possible
+        return [], [(s, t) for s in chars for t in _MONTH]
     if role == "day_word":
-        return [(s, t) for s in chars for t in _DAY], []
+        return [], [(s, t) for s in chars for t in _DAY]
     if role == "suffix":
         return [], [(s, t) for s in chars for t in _DAY]
     return [], []  # weekday, literal
@@ -183,8 +189,12 @@ def format_date(d: date, fmt: str, *, case: str = "natural", rng: random.Random 
     if case not in CASES:
         raise DataError(f"unknown letter case {case!r}; valid cases: {', '.join(CASES)}")
     src, sure, maybe = "", [], []
-    for text, role in _segments(d, FORMATS[fmt], case, rng):
+    segments = _segments(d, FORMATS[fmt], case, rng)
+    fields = [i for i, (_, role) in enumerate(segments) if role in _FIELD_ROLES]
+    for i, (text, role) in enumerate(segments):
         s, p = _segment_links(len(src), text, role)
+        if role == "literal" and fields and fields[0] < i < fields[-1]:  # a separator between date fields
+            p = [(len(src) + k, t) for k in range(len(text)) for t in _DASHES]
         sure += s
         maybe += p
         src += text

@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from attnkit.config import Config, DecodeConfig, load_config
-from attnkit.data import Tokenizer, pad
+from attnkit.data import BOS, UNK, Tokenizer, pad
 from attnkit.decoding import beam_search, greedy_search
-from attnkit.errors import CheckpointError, DataError
+from attnkit.errors import CheckpointError, ConfigError, DataError
 from attnkit.models import create_model
 from attnkit.training.checkpoint import load_weights
 from attnkit.training.corpus import load_tokenizers
@@ -31,7 +31,7 @@ class Translation:
 
 def build_model(config: Config, src_vocab: int, tgt_vocab: int) -> nn.Module:
     m = config.model
-    kwargs = m.model_dump(exclude={"family"})
+    kwargs = m.builder_kwargs()
     return create_model(m.family, src_vocab=src_vocab, tgt_vocab=tgt_vocab, **kwargs)
 
 
@@ -78,12 +78,44 @@ class Translator:
         bs = batch_size or self.decode.batch_size
         for start in range(0, len(order), bs):
             chunk = order[start : start + bs]
-            seqs = [ids[i] or [3] for i in chunk]
+            seqs = [ids[i] or [UNK] for i in chunk]
             src = pad(seqs)
             mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
             for i, hyps in zip(chunk, self._search(src, mask, beam, n_best), strict=True):
                 results[i] = [self._wrap(sentences[i], h) for h in hyps]
         return results
+
+    @torch.inference_mode()
+    def align(self, sources: list[str], targets: list[str], *, batch_size: int | None = None) -> list[Tensor]:
+        """Forced alignment: the model's teacher-forced attention while it reads each given target.
+
+        Returns one ``[len(target tokens) + 1, len(source tokens)]`` tensor per pair (rows: the target
+        tokens, then EOS; row ``t`` is the attention used to predict target token ``t``). Batched like
+        :meth:`translate`; only models whose ``forward(src, src_mask, tgt_in)`` returns
+        ``(logits, attn [B, T, S])`` (the RNN encoder-decoders) can align.
+        """
+        if len(sources) != len(targets):
+            raise DataError(f"{len(sources)} sources but {len(targets)} targets: they must pair up line by line")
+        src_ids = self._encode(sources)
+        tgt_ids = [self.tgt_tok.encode(t) for t in targets]
+        order = sorted(range(len(src_ids)), key=lambda i: (len(src_ids[i]), len(tgt_ids[i])))
+        aligned: list[Tensor] = [torch.empty(0) for _ in src_ids]
+        bs = batch_size or self.decode.batch_size
+        for start in range(0, len(order), bs):
+            chunk = order[start : start + bs]
+            seqs = [src_ids[i] or [UNK] for i in chunk]
+            src = pad(seqs)  # [B, S]
+            mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]  # [B, S]
+            tgt_in = pad([[BOS, *tgt_ids[i]] for i in chunk])  # [B, T]
+            out = self.model(src, mask, tgt_in)
+            attn = out[1] if isinstance(out, tuple) and len(out) == 2 else None  # [B, T, S]
+            if not isinstance(attn, Tensor) or attn.shape != (*tgt_in.shape, src.size(1)):
+                raise ConfigError(f"{type(self.model).__name__} does not return teacher-forced attention "
+                                  f"[B, T, S] from forward(src, src_mask, tgt_in); forced alignment needs a model "
+                                  f"that does (the RNN encoder-decoders)")
+            for b, i in enumerate(chunk):
+                aligned[i] = attn[b, : len(tgt_ids[i]) + 1, : len(seqs[b])].float().cpu()  # [T_i + 1, S_i]
+        return aligned
 
     def _search(self, src: Tensor, mask: Tensor, beam: int, n_best: int):
         d = self.decode

@@ -88,7 +88,10 @@ def _check_alignment(pair):
     assert sure <= possible
     assert all(0 <= s < len(src) and 0 <= t < len(tgt) for s, t in possible)
     linked = {t for _, t in possible}
-    assert linked == {0, 1, 2, 3, 5, 6, 8, 9}  # everything but the '-' separators
+    assert linked == {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+    for s, t in possible:
+        if t in (4, 7):  # '-' comes from the separators between fields, possible only
+            assert (s, t) not in sure and not src[s].isdigit()  # "/", ".", ", ", " de ", " of "
     for s, t in possible:
         if t < 4:  # year digits come from year digits
             assert src[s].isdigit()
@@ -98,6 +101,8 @@ def _check_alignment(pair):
     d = date.fromisoformat(tgt)
     for positions, value in (((5, 6), d.month), ((8, 9), d.day)):
         chars = "".join(src[s] for s in sorted({s for s, t in sure if t in positions}))
+        if not chars:  # a month name or "primero": possible links only, from its letters
+            chars = "".join(src[s] for s in sorted({s for s, t in possible if t in positions}) if src[s].isalpha())
         if chars.isdigit():
             assert int(chars) == value
         elif positions == (5, 6):
