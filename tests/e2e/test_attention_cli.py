@@ -5,30 +5,16 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from attnkit.cli import main
 
-TINY = {
-    "name": "tiny_attention",
-    "seed": 7,
-    "data": {"corpus": "dates", "train_size": 300, "tokenizer": {"kind": "char"}},
-    "model": {"family": "rnn", "cell": "gru", "decoder": "bahdanau", "embed_dim": 8, "hidden_dim": 16},
-    "train": {"max_tokens": 600, "max_steps": 8, "eval_every": 4, "eval_max_sentences": 20, "save_every": 4,
-              "log_every": 2, "warmup_steps": 2, "threads": 1},
-    "decode": {"beam": 2, "batch_size": 16},
-}
 SOURCES = ["3 de marzo de 1998", "Tuesday, March 3, 1998", "03/03/98"]
 PHARAOH = re.compile(r"^(\d+-\d+( \d+-\d+)*)?$")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("attention_cli")
-    config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(TINY), encoding="utf-8")
-    assert main(["train", str(config), "--model-dir", str(root / "model"), "--no-progress"]) == 0
-    return root / "model"
+def model_dir(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture

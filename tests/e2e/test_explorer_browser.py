@@ -19,23 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from attnkit.config import validate_config
 from attnkit.serve import Limits, create_app
-from attnkit.training import train
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-TINY = {
-    "name": "tiny_explorer",
-    "seed": 7,
-    "data": {"corpus": "dates", "train_size": 300, "tokenizer": {"kind": "char"}},
-    "model": {"family": "rnn", "cell": "gru", "decoder": "bahdanau", "embed_dim": 8, "hidden_dim": 16},
-    "train": {"max_tokens": 600, "max_steps": 12, "eval_every": 6, "eval_max_sentences": 20, "save_every": 6,
-              "log_every": 4, "warmup_steps": 2, "threads": 1},
-    "decode": {"beam": 3, "batch_size": 16},
-}
 DATE = "3 de marzo de 1998"
 LONG = ("martes, 3 de marzo de 1998; 12/25/07; " * 6)[:200]  # 200 characters = 200 source tokens
 HOT = (232, 89, 12)  # the page's highlight colour
@@ -53,13 +42,10 @@ def sync_playwright():
 
 
 @pytest.fixture(scope="module")
-def server_url(sync_playwright, tmp_path_factory):
+def server_url(sync_playwright, tiny_model_dir):
     import uvicorn
 
-    model_dir = os.environ.get("ATTNKIT_EXPLORER_MODEL")
-    if not model_dir:
-        model_dir = tmp_path_factory.mktemp("explorer") / "tiny"
-        train(validate_config(TINY), model_dir, resume=False, progress=False)
+    model_dir = os.environ.get("ATTNKIT_EXPLORER_MODEL") or tiny_model_dir
     app = create_app({Path(model_dir).name: Path(model_dir)}, limits=Limits(max_chars=400))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # loopback only, a free port chosen by the OS and held from now on

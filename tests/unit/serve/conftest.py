@@ -5,29 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from attnkit.config import validate_config
-from attnkit.training import train
-
 with warnings.catch_warnings():  # starlette 1.x prefers the `httpx2` fork; `httpx` still works
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TINY_SERVE = {
-    "name": "tiny_serve",
-    "seed": 7,
-    "data": {"corpus": "dates", "train_size": 300, "tokenizer": {"kind": "char"}},
-    "model": {"family": "rnn", "cell": "gru", "decoder": "bahdanau", "embed_dim": 8, "hidden_dim": 16},
-    "train": {"max_tokens": 600, "max_steps": 12, "eval_every": 6, "eval_max_sentences": 20, "save_every": 6,
-              "log_every": 4, "warmup_steps": 2, "threads": 1},
-    "decode": {"beam": 3, "batch_size": 16},
-}
-
-
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("serve") / "tiny"
-    train(validate_config(TINY_SERVE), out, resume=False, progress=False)
-    return out
+def model_dir(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture
