@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
-from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softmax, sparsemax
+from attnkit.attention.functional import checked_mask, masked_softmax, sparsemax
 from attnkit.attention.scores import Score, build_score
 
 __all__ = ["NORMALIZERS", "Attention", "AttentionOutput"]
@@ -92,8 +92,6 @@ class Attention(nn.Module):
         *,
         projected_keys: Tensor | None = None,
     ) -> AttentionOutput:
-        check_qkv(query, key, value)
-        B, T, S = query.size(0), query.size(1), key.size(1)
-        mask = broadcast_mask(mask, B, T, S)
+        mask = checked_mask(query, key, value, mask)  # [B, T, S] or None
         weights = NORMALIZERS[self.normalizer](self.scores(query, key, projected_keys), mask)  # [B, T, S]
         return AttentionOutput(weights @ value, weights)  # [B, T, Dv], [B, T, S]

@@ -21,6 +21,7 @@ __all__ = [
     "broadcast_mask",
     "causal_mask",
     "check_qkv",
+    "checked_mask",
     "key_padding_mask",
     "masked_softmax",
     "sparsemax",
@@ -70,6 +71,13 @@ def broadcast_mask(mask: Tensor | None, batch: int, queries: int, keys: int) -> 
         f"mask {_shape(mask)} fits neither a key-padding mask [B, S]=[{batch}, {keys}] nor a "
         f"per-query mask [B or 1, T, S]=[{batch}, {queries}, {keys}]"
     )
+
+
+def checked_mask(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None) -> Tensor | None:
+    """The prelude of every ``(query, key, value, mask)`` call: check the shapes, bring the mask to
+    ``[B, T, S]``."""
+    check_qkv(query, key, value)
+    return broadcast_mask(mask, query.size(0), query.size(1), key.size(1))
 
 
 def key_padding_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:

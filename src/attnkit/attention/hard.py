@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnkit.attention.attention import Attention
-from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softmax
+from attnkit.attention.functional import checked_mask, masked_softmax
 
 __all__ = ["ESTIMATORS", "HardAttention", "HardAttentionOutput"]
 
@@ -78,9 +78,8 @@ class HardAttention(nn.Module):
         deterministic: bool = False,
     ) -> HardAttentionOutput:
         """``deterministic=True`` takes the most likely key instead of sampling (for evaluation)."""
-        check_qkv(query, key, value)
-        B, T, S = query.size(0), query.size(1), key.size(1)
-        mask = broadcast_mask(mask, B, T, S)
+        mask = checked_mask(query, key, value, mask)  # [B, T, S] or None
+        S = key.size(1)
         scores = self.attention.scores(query, key, projected_keys)  # [B, T, S]
         weights = masked_softmax(scores, mask)  # [B, T, S]
         has_key = weights.sum(-1) > 0  # [B, T]

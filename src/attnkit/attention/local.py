@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from attnkit.attention.attention import Attention
-from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softmax
+from attnkit.attention.functional import checked_mask, masked_softmax
 
 __all__ = ["LOCAL_MODES", "LocalAttention", "LocalAttentionOutput"]
 
@@ -90,9 +90,8 @@ class LocalAttention(nn.Module):
         projected_keys: Tensor | None = None,
         positions: Tensor | None = None,
     ) -> LocalAttentionOutput:
-        check_qkv(query, key, value)
-        B, T, S = query.size(0), query.size(1), key.size(1)
-        mask = broadcast_mask(mask, B, T, S)
+        mask = checked_mask(query, key, value, mask)  # [B, T, S] or None
+        B, S = query.size(0), key.size(1)
         if mask is None:
             src_len = torch.full((B,), float(S), device=query.device, dtype=query.dtype)
         else:
