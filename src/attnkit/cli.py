@@ -125,6 +125,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{key:12s} {result[key]:.2f}")
     if "aer" in result:
         print(f"{'aer':12s} {result['aer']:.4f}  ({result['aer_method']})")
+        others = {k: v for k, v in result["aer_by_method"].items() if k != "argmax"}
+        print("             " + ", ".join(f"{k}: {v:.4f}" for k, v in others.items()))
     print(f"sentences    {result['sentences']}")
     print(f"BLEU signature: {result['bleu_signature']}")
     print(f"chrF signature: {result['chrf_signature']}")

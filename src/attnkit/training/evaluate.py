@@ -15,7 +15,7 @@ from attnkit.training.checkpoint import write_json
 from attnkit.training.corpus import load_split
 from attnkit.training.translator import Translation, Translator
 
-__all__ = ["EvaluationRun", "alignment_error_rate", "evaluate_model_dir", "run_evaluation"]
+__all__ = ["AER_METHODS", "EvaluationRun", "alignment_error_rates", "evaluate_model_dir", "run_evaluation"]
 
 HEADLINE = ("bleu", "chrf", "exact_match", "aer")
 
@@ -39,23 +39,31 @@ def _pairs(model_dir: Path, split: str, src: str | None, ref: str | None) -> tup
     return load_split(config.data, split, seed=config.seed), split
 
 
-def alignment_error_rate(translator: Translator, pairs: list[Pair]) -> float | None:
-    """Corpus AER of the model's forced alignment of the gold targets against the gold character links.
+# Hard-alignment extractions scored by ``evaluate``: the first is the headline ``aer``.
+AER_METHODS = (("argmax", 0.0), ("threshold", 0.5))
 
-    Hard links are the argmax over the source of each target token's attention (the EOS row dropped),
-    mapped to characters through the tokenizers' spans (the identity for character tokenizers). Only
-    pairs with gold alignments count; None when there are none.
+
+def alignment_error_rates(translator: Translator, pairs: list[Pair]) -> dict[str, float] | None:
+    """Corpus AER of the model's forced alignment of the gold targets against the gold character links,
+    for each extraction in :data:`AER_METHODS` (keys ``argmax``, ``threshold@0.5``).
+
+    Hard links come from each target token's attention row (the EOS row dropped), mapped to characters
+    through the tokenizers' spans (the identity for character tokenizers). Only pairs with gold
+    alignments count; None when there are none.
     """
     gold = [p for p in pairs if p.sure is not None]
     if not gold:
         return None
     attns = translator.align([p.src for p in gold], [p.tgt for p in gold])
-    items = []
-    for pair, attn in zip(gold, attns, strict=True):
-        links = hard_alignment(attn[:-1], "argmax")  # [T, S] without the EOS row
-        chars = to_chars(links, translator.src_tok.spans(pair.src), translator.tgt_tok.spans(pair.tgt))
-        items.append((pair.sure, pair.possible or (), chars))
-    return corpus_aer(items)
+    rates = {}
+    for method, threshold in AER_METHODS:
+        items = []
+        for pair, attn in zip(gold, attns, strict=True):
+            links = hard_alignment(attn[:-1], method, threshold=threshold)  # [T, S] without the EOS row
+            chars = to_chars(links, translator.src_tok.spans(pair.src), translator.tgt_tok.spans(pair.tgt))
+            items.append((pair.sure, pair.possible or (), chars))
+        rates[method if method == "argmax" else f"{method}@{threshold}"] = corpus_aer(items)
+    return rates
 
 
 def run_evaluation(model_dir: str | Path, *, split: str = "test", src: str | None = None, ref: str | None = None,
@@ -69,9 +77,10 @@ def run_evaluation(model_dir: str | Path, *, split: str = "test", src: str | Non
     best = [h[0] for h in translator.translate([p.src for p in pairs], beam=beam)]
     result = {**translation_metrics([h.text for h in best], [p.tgt for p in pairs]), "beam": beam,
               "evaluated_on": name}
-    aer = alignment_error_rate(translator, pairs)
-    if aer is not None:
-        result["aer"] = aer
+    rates = alignment_error_rates(translator, pairs)
+    if rates is not None:
+        result["aer"] = rates["argmax"]
+        result["aer_by_method"] = rates
         result["aer_method"] = "forced alignment of the reference, argmax, characters"
     return EvaluationRun(result, pairs, best, translator)
 
