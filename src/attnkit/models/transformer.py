@@ -174,6 +174,11 @@ class TransformerSeq2Seq(nn.Module):
         empty = cross_k[:, :, :, :0]  # [B, L, H, 0, Dh]
         return TransformerState(src_mask, cross_k, cross_v, empty, empty)
 
+    def alignment_from(self, attn_all: Tensor) -> Tensor:
+        """The alignment view of every-layer attention: ``[..., L, H, S]`` -> ``[..., S]`` (the alignment
+        layer, heads averaged), as :meth:`decode_step` returns with ``attention_output="align"``."""
+        return attn_all[..., self.align_layer, :, :].mean(-2)
+
     # ------------------------------------------------------------------ decoder
     def decode_step(self, tokens: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState, Tensor]:
         """One step with the cache. tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]`` or ``[B, L, H, S]``."""
@@ -190,7 +195,7 @@ class TransformerSeq2Seq(nn.Module):
         log_probs = F.log_softmax(self.generator(self.dec_norm(x[:, 0])), dim=-1)
         state = replace(state, self_k=torch.stack(new_k, 1), self_v=torch.stack(new_v, 1))
         attn = torch.stack(cross, 1)  # [B, L, H, S]
-        return log_probs, state, attn if self.attention_output == "all" else attn[:, self.align_layer].mean(1)
+        return log_probs, state, attn if self.attention_output == "all" else self.alignment_from(attn)
 
     def decode_full(self, tgt_in: Tensor, memory_kv: TransformerState, need_weights: bool = False):
         """Teacher-forced decoder over all steps at once: output ``[B, T, D]``, self and cross weights

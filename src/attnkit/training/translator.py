@@ -26,7 +26,10 @@ class Translation:
     norm_score: float  # after the length penalty
     src_tokens: list[str]
     tgt_tokens: list[str]  # generated pieces, plus "</s>" when it ended with EOS
-    attn: Tensor  # [len(tgt_tokens), len(src_tokens)]
+    attn: Tensor  # [len(tgt_tokens), len(src_tokens)] the alignment view
+    # With all_heads=True, for models with several attention maps (the Transformer):
+    attn_layers: Tensor | None = None  # [len(tgt_tokens), L, H, len(src_tokens)] every decoder layer and head
+    encoder_attn: Tensor | None = None  # [L, H, len(src_tokens), len(src_tokens)] encoder self-attention
 
 
 def build_model(config: Config, src_vocab: int, tgt_vocab: int) -> nn.Module:
@@ -66,23 +69,43 @@ class Translator:
             ids.append(self.src_tok.encode(s))
         return ids
 
+    @property
+    def has_layers(self) -> bool:
+        """Whether the model can hand back every layer and head (``all_heads=True``)."""
+        return hasattr(self.model, "attention_output") and hasattr(self.model, "encode_memory")
+
     @torch.inference_mode()
     def translate(self, sentences: list[str], *, beam: int | None = None, n_best: int | None = None,
-                  batch_size: int | None = None) -> list[list[Translation]]:
-        """n-best translations per sentence; ``beam=1`` is greedy search."""
+                  batch_size: int | None = None, all_heads: bool = False) -> list[list[Translation]]:
+        """n-best translations per sentence; ``beam=1`` is greedy search.
+
+        ``all_heads=True`` also returns, for models that have them, the cross-attention of every decoder
+        layer and head and the encoder self-attention (ignored for models with one attention map).
+        """
         beam = beam or self.decode.beam
         n_best = min(n_best or self.decode.n_best, beam)
+        all_heads = all_heads and self.has_layers
         ids = self._encode(sentences)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         results: list[list[Translation]] = [[] for _ in ids]
         bs = batch_size or self.decode.batch_size
-        for start in range(0, len(order), bs):
-            chunk = order[start : start + bs]
-            seqs = [ids[i] or [UNK] for i in chunk]
-            src = pad(seqs)
-            mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
-            for i, hyps in zip(chunk, self._search(src, mask, beam, n_best), strict=True):
-                results[i] = [self._wrap(sentences[i], h) for h in hyps]
+        previous = getattr(self.model, "attention_output", None)
+        try:
+            if all_heads:
+                self.model.attention_output = "all"
+            for start in range(0, len(order), bs):
+                chunk = order[start : start + bs]
+                seqs = [ids[i] or [UNK] for i in chunk]
+                src = pad(seqs)
+                mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
+                enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
+                for b, (i, hyps) in enumerate(zip(chunk, self._search(src, mask, beam, n_best), strict=True)):
+                    n = len(seqs[b])
+                    enc_b = None if enc is None else enc[b, :, :, :n, :n].float().cpu()  # [L, H, S_i, S_i]
+                    results[i] = [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]
+        finally:
+            if all_heads:
+                self.model.attention_output = previous
         return results
 
     @torch.inference_mode()
@@ -92,7 +115,7 @@ class Translator:
         Returns one ``[len(target tokens) + 1, len(source tokens)]`` tensor per pair (rows: the target
         tokens, then EOS; row ``t`` is the attention used to predict target token ``t``). Batched like
         :meth:`translate`; only models whose ``forward(src, src_mask, tgt_in)`` returns
-        ``(logits, attn [B, T, S])`` (the RNN encoder-decoders) can align.
+        ``(logits, attn [B, T, S])`` (the RNN and Transformer encoder-decoders) can align.
         """
         if len(sources) != len(targets):
             raise DataError(f"{len(sources)} sources but {len(targets)} targets: they must pair up line by line")
@@ -112,7 +135,7 @@ class Translator:
             if not isinstance(attn, Tensor) or attn.shape != (*tgt_in.shape, src.size(1)):
                 raise ConfigError(f"{type(self.model).__name__} does not return teacher-forced attention "
                                   f"[B, T, S] from forward(src, src_mask, tgt_in); forced alignment needs a model "
-                                  f"that does (the RNN encoder-decoders)")
+                                  f"that does (the RNN and Transformer encoder-decoders)")
             for b, i in enumerate(chunk):
                 aligned[i] = attn[b, : len(tgt_ids[i]) + 1, : len(seqs[b])].float().cpu()  # [T_i + 1, S_i]
         return aligned
@@ -125,7 +148,10 @@ class Translator:
         return beam_search(self.model, src, mask, beam=beam, n_best=n_best, length_penalty=d.length_penalty,
                            **common)
 
-    def _wrap(self, sentence: str, hyp) -> Translation:
+    def _wrap(self, sentence: str, hyp, all_heads: bool = False, encoder_attn: Tensor | None = None) -> Translation:
         tgt_tokens = [self.tgt_tok.id_to_piece(t) for t in hyp.tokens] + (["</s>"] if hyp.finished else [])
+        attn, layers = hyp.attn, None
+        if all_heads:  # hyp.attn is [T, L, H, S]
+            attn, layers = self.model.alignment_from(hyp.attn), hyp.attn
         return Translation(self.tgt_tok.decode(hyp.tokens), float(hyp.score), float(hyp.norm_score),
-                           self.src_tok.pieces(sentence), tgt_tokens, hyp.attn)
+                           self.src_tok.pieces(sentence), tgt_tokens, attn, layers, encoder_attn)
