@@ -48,19 +48,24 @@ def _read_input(path: str | None) -> list[str]:
 
 def _attention_map(translation, title: str = ""):
     """The :class:`~attnkit.viz.AttentionMap` of one hypothesis: target tokens (+ EOS) x source tokens."""
-    from attnkit.viz import AttentionMap
+    from attnkit.viz.translation import translation_maps
 
-    return AttentionMap(translation.attn, translation.tgt_tokens, translation.src_tokens, kind="cross",
-                        title=title or f"{translation.text}  (score {translation.norm_score:.3f})")
+    return translation_maps(translation, title)["alignment"][0]
 
 
 def _write_heatmaps(results, directory: str, fmt: str) -> None:
-    from attnkit.viz import plot_heatmap
+    """One set of pictures per sentence (best hypothesis): ``0001.png`` and, for models with several
+    attention maps, the head views and the encoder's attention rollout."""
+    from attnkit.attention import attention_rollout
+    from attnkit.viz.translation import write_translation_plots
 
     out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
     for i, hyps in enumerate(results, 1):
         if hyps:
-            plot_heatmap(_attention_map(hyps[0]), out / f"{i:04d}.{fmt}")
+            best = hyps[0]
+            rollout = None if best.encoder_attn is None else attention_rollout(best.encoder_attn)
+            write_translation_plots(best, out / f"{i:04d}", fmt, rollout=rollout)
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
@@ -68,7 +73,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     translator = Translator.from_dir(args.model_dir)
     sentences = _read_input(args.input)
-    results = translator.translate(sentences, beam=args.beam, n_best=args.n_best)
+    results = translator.translate(sentences, beam=args.beam, n_best=args.n_best, all_heads=bool(args.attention))
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for i, hyps in enumerate(results):
