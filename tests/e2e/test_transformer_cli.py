@@ -48,3 +48,21 @@ def test_align_and_evaluate_use_the_transformers_attention(transformer_dir, tmp_
     assert main(["evaluate", str(transformer_dir), "--src", str(tmp_path / "src.txt"),
                  "--ref", str(tmp_path / "tgt.txt"), "--beam", "1"]) == 0
     assert "exact_match" in capsys.readouterr().out
+
+
+def test_served_transformer_returns_every_layer_and_head(transformer_dir):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from attnkit.serve import create_app
+
+    with TestClient(create_app({"t": transformer_dir})) as client:
+        body = client.post("/translate", json={"sentences": ["3 March 1998"], "beam": 2, "attention": True}).json()
+    hyp = body["translations"][0]["hypotheses"][0]
+    layers = hyp["attention_layers"]
+    assert {(x["layer"], x["head"]) for x in layers} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert all(len(x["weights"]) == len(hyp["tgt_tokens"]) for x in layers)
+    assert all(len(row) == len(hyp["src_tokens"]) for row in layers[0]["weights"])

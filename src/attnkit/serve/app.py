@@ -27,6 +27,7 @@ from torch import Tensor
 from attnkit import __version__
 from attnkit.config import load_config
 from attnkit.serve.schemas import (
+    AttentionLayer,
     ErrorResponse,
     HealthResponse,
     Hypothesis,
@@ -179,8 +180,12 @@ def _rounded(weights: Tensor) -> list[list[float]]:
 def _hypothesis(t: Translation, attention: bool) -> Hypothesis:
     if not attention:
         return Hypothesis(text=t.text, score=t.score, norm_score=t.norm_score)
+    layers = None
+    if t.attn_layers is not None:  # [T, L, H, S]: every decoder layer and head (the Transformer)
+        layers = [AttentionLayer(layer=layer, head=head, weights=_rounded(t.attn_layers[:, layer, head]))
+                  for layer in range(t.attn_layers.size(1)) for head in range(t.attn_layers.size(2))]
     return Hypothesis(text=t.text, score=t.score, norm_score=t.norm_score, src_tokens=t.src_tokens,
-                      tgt_tokens=t.tgt_tokens, attention=_rounded(t.attn))
+                      tgt_tokens=t.tgt_tokens, attention=_rounded(t.attn), attention_layers=layers)
 
 
 def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
@@ -208,7 +213,7 @@ def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inferen
 
         def work() -> tuple[list[SentenceResult], float]:
             start = time.perf_counter()
-            results = model.translator.translate(req.sentences, beam=beam, n_best=n_best)
+            results = model.translator.translate(req.sentences, beam=beam, n_best=n_best, all_heads=req.attention)
             out = [SentenceResult(source=s, hypotheses=[_hypothesis(t, req.attention) for t in hyps])
                    for s, hyps in zip(req.sentences, results, strict=True)]
             return out, (time.perf_counter() - start) * 1000
