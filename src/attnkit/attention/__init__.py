@@ -5,6 +5,7 @@ kernel), :mod:`scores`, :class:`Attention`, :class:`HardAttention`, :class:`Loca
 :class:`MultiHeadAttention`, :class:`CoAttention`, :class:`AttentionPooling`.
 """
 
+from attnkit.attention.analysis import attention_rollout
 from attnkit.attention.attention import NORMALIZERS, Attention, AttentionOutput
 from attnkit.attention.coattention import CoAttention, CoAttentionOutput
 from attnkit.attention.functional import (
@@ -38,6 +39,7 @@ __all__ = [
     "PoolingOutput",
     "additive_scores",
     "additive_scores_lean",
+    "attention_rollout",
     "build_score",
     "causal_mask",
     "key_padding_mask",

@@ -246,6 +246,8 @@ def transformer_seq2seq(src_vocab: int, tgt_vocab: int, *, embed_dim: int = 128,
     tgt_embed = src_embed if share_embeddings else nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)
     for emb in {id(src_embed): src_embed, id(tgt_embed): tgt_embed}.values():
         nn.init.normal_(emb.weight, 0.0, embed_dim**-0.5)
+        with torch.no_grad():
+            emb.weight[pad_id].zero_()  # normal_ overwrote padding_idx's zero row
     encoder = nn.ModuleList(EncoderLayer(self_attn=mha(), ff=feed_forward(embed_dim, ff_dim, dropout), dim=embed_dim,
                                          dropout=dropout, norm_first=norm_first) for _ in range(encoder_layers))
     decoder = nn.ModuleList(DecoderLayer(self_attn=mha(), cross_attn=mha(), ff=feed_forward(embed_dim, ff_dim, dropout),

@@ -1,5 +1,7 @@
 """Every registered model: forward, backward, finite loss and gradients, protocol shapes (timm-style)."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -12,8 +14,23 @@ VARIANTS = [("rnn", {"decoder": d, "cell": c, "score": s, "embed_dim": 8, "hidde
 VARIANTS += [("transformer", {"embed_dim": 16, "num_heads": 2, "ff_dim": 32, "norm_first": nf}) for nf in (True, False)]
 
 
+CLASSIFIERS = [("transformer_classifier", {"embed_dim": 16, "num_heads": 2, "ff_dim": 32, "pooling": p})
+               for p in ("attention", "mean", "cls")]
+
+
 def test_every_registered_model_is_covered():
-    assert {name for name, _ in VARIANTS} == set(list_models())
+    assert {name for name, _ in VARIANTS + CLASSIFIERS} == set(list_models())
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CLASSIFIERS, ids=lambda v: str(v) if isinstance(v, str) else "")
+def test_classifiers_forward_backward(name, kwargs):
+    torch.manual_seed(0)
+    model = create_model(name, vocab_size=15, num_classes=3, **kwargs)
+    tokens = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]])
+    out = model.loss(SimpleNamespace(tokens=tokens, mask=tokens != 0, labels=torch.tensor([0, 2])), label_smoothing=0.1)
+    assert torch.isfinite(out.loss) and out.ntokens == 2 and out.logits.shape == (2, 3)
+    out.loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), VARIANTS, ids=lambda v: str(v) if isinstance(v, str) else "")
