@@ -71,6 +71,8 @@ def main() -> None:
     ap.add_argument("--train", action="store_true", help="train configs/bible_luong.yaml and bible_none.yaml first")
     ap.add_argument("--attention", type=Path, default=ROOT / "runs/bible_luong")
     ap.add_argument("--no-attention", type=Path, default=ROOT / "runs/bible_none")
+    ap.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
+                    help="another trained model to score beside them (repeatable)")
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     args = ap.parse_args()
@@ -87,7 +89,12 @@ def main() -> None:
     systems: dict[str, tuple[list[str], float]] = {}
     t0 = time.perf_counter()
     systems["Apertium (rule-based, apertium -u spa-eng)"] = (apertium_translate(sources), time.perf_counter() - t0)
-    models = (("RNN + Luong attention", args.attention), ("RNN, no attention (fixed C)", args.no_attention))
+    models = [("RNN + Luong attention", args.attention), ("RNN, no attention (fixed C)", args.no_attention)]
+    for item in args.model:
+        name, _, path = item.partition("=")
+        if not path:
+            raise SystemExit(f"--model {item!r}: write NAME=DIR")
+        models.append((name, Path(path)))
     for name, model_dir in models:
         if (model_dir / "model.safetensors").is_file():
             systems[f"{name} [{model_dir.name}]"] = _translate(model_dir, sources, args.beam)
