@@ -66,6 +66,17 @@ def _plot(curves: dict[str, list[tuple[str, int, float]]], path: Path) -> None:
     plt.close(fig)
 
 
+MARKER = "<!-- results: written by benchmarks/translation.py -->"
+
+
+def _write_results(path: Path, table: str) -> None:
+    """Replace what follows MARKER in ``path`` (the prose above it, on how the models were trained, stays)."""
+    head = "# Translation benchmark\n\n```bash\npython benchmarks/translation.py\n```\n\n"
+    if path.is_file() and MARKER in path.read_text(encoding="utf-8"):
+        head = path.read_text(encoding="utf-8").split(MARKER)[0]
+    path.write_text(f"{head}{MARKER}\n\n{table}\n\n![BLEU by length](bleu_by_length.png)\n", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", action="store_true", help="train configs/bible_luong.yaml and bible_none.yaml first")
@@ -118,9 +129,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    header = "# Translation benchmark\n\n```bash\npython benchmarks/translation.py\n```\n\n"
-    (args.out / "translation.md").write_text(header + table + "\n\n![BLEU by length](bleu_by_length.png)\n",
-                                             encoding="utf-8")
+    _write_results(args.out / "translation.md", table)
     _plot(curves, args.out / "bleu_by_length.png")
 
 
