@@ -133,8 +133,10 @@ class TransformerState:
     memory_mask: Tensor  # [B, S]
     cross_k: Tensor  # [B, L, H, S, Dh] projected once per source
     cross_v: Tensor  # [B, L, H, S, Dh]
-    self_k: Tensor  # [B, L, H, t, Dh] keys of the steps so far
-    self_v: Tensor  # [B, L, H, t, Dh]
+    self_k: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]: keys of the steps so far
+    self_v: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]
+    # Per-layer tensors, not one stacked [B, L, ...] tensor: each step appends to every layer's cache,
+    # and stacking would copy the whole cache once more per step.
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -171,7 +173,7 @@ class TransformerSeq2Seq(nn.Module):
         kv = [layer.cross_attn.project_kv(memory, memory) for layer in self.decoder]
         cross_k = torch.stack([k for k, _ in kv], 1)  # [B, L, H, S, Dh]
         cross_v = torch.stack([v for _, v in kv], 1)
-        empty = cross_k[:, :, :, :0]  # [B, L, H, 0, Dh]
+        empty = tuple(cross_k[:, i, :, :0] for i in range(cross_k.size(1)))  # L x [B, H, 0, Dh]
         return TransformerState(src_mask, cross_k, cross_v, empty, empty)
 
     def alignment_from(self, attn_all: Tensor) -> Tensor:
@@ -182,18 +184,18 @@ class TransformerSeq2Seq(nn.Module):
     # ------------------------------------------------------------------ decoder
     def decode_step(self, tokens: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState, Tensor]:
         """One step with the cache. tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]`` or ``[B, L, H, S]``."""
-        t = state.self_k.size(3)
+        t = state.self_k[0].size(2)
         x = self.positions(self.tgt_embed(tokens[:, None]), offset=t)  # [B, 1, D]
         new_k, new_v, cross = [], [], []
         for i, layer in enumerate(self.decoder):
-            x, (k, v), _, w = layer(x, (state.self_k[:, i], state.self_v[:, i]),
+            x, (k, v), _, w = layer(x, (state.self_k[i], state.self_v[i]),
                                     (state.cross_k[:, i], state.cross_v[:, i]), None, state.memory_mask,
                                     need_weights=True)
             new_k.append(k)
             new_v.append(v)
             cross.append(w[:, :, 0])  # [B, H, S]
         log_probs = F.log_softmax(self.generator(self.dec_norm(x[:, 0])), dim=-1)
-        state = replace(state, self_k=torch.stack(new_k, 1), self_v=torch.stack(new_v, 1))
+        state = replace(state, self_k=tuple(new_k), self_v=tuple(new_v))
         attn = torch.stack(cross, 1)  # [B, L, H, S]
         return log_probs, state, attn if self.attention_output == "all" else self.alignment_from(attn)
 
