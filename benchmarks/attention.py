@@ -3,7 +3,8 @@
 Each case runs in a fresh subprocess so its peak resident memory is its own: the figure reported is
 the growth of the process's peak RSS (``ru_maxrss``) over the forward + backward pass, on top of
 what the inputs and parameters already hold. Times are the median of ``--repeats`` forward + backward
-passes after that first (warm-up) one.
+passes after that first (warm-up) one; every case runs ``--rounds`` times, the rounds interleaved across
+cases, and the table gives the medians over rounds.
 
     python benchmarks/attention.py                 # all cases, markdown table on stdout
     python benchmarks/attention.py --quick         # small shapes only (a smoke run)
@@ -117,27 +118,35 @@ def _child(case: list, repeats: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="timed passes per process (after a warm-up)")
+    ap.add_argument("--rounds", type=int, default=3, help="processes per case, interleaved across cases")
     ap.add_argument("--out", help="also write the table (markdown) to this file")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(json.loads(args.child), args.repeats)
         return
-    rows = []
-    for case in QUICK if args.quick else CASES:
-        cmd = [sys.executable, __file__, "--child", json.dumps(case), "--repeats", str(args.repeats)]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if res.returncode != 0:
-            raise SystemExit(f"case {case} failed:\n{res.stderr}")
-        rows.append((case, json.loads(res.stdout.strip().splitlines()[-1])))
-        print(f"  {case}: {rows[-1][1]}", file=sys.stderr)
+    cases = QUICK if args.quick else CASES
+    # Rounds interleave the cases (plain beside lean, round after round) so that a noisy stretch of a
+    # shared machine hits both variants alike; each case's figures are the median over rounds.
+    runs: dict[int, list[dict]] = {i: [] for i in range(len(cases))}
+    for round_ in range(args.rounds):
+        for i, case in enumerate(cases):
+            cmd = [sys.executable, __file__, "--child", json.dumps(case), "--repeats", str(args.repeats)]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                raise SystemExit(f"case {case} failed:\n{res.stderr}")
+            runs[i].append(json.loads(res.stdout.strip().splitlines()[-1]))
+            print(f"  round {round_ + 1}: {case}: {runs[i][-1]}", file=sys.stderr)
+    rows = [(case, {k: statistics.median(r[k] for r in runs[i]) for k in ("ms", "peak_mib")})
+            for i, case in enumerate(cases)]
     import torch
 
     lines = [
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, threads {os.environ.get('ATTNKIT_BENCH_THREADS', '2')}, "
-        f"median of {args.repeats} forward+backward passes after a warm-up",
+        f"time: median over {args.rounds} interleaved rounds of the median of {args.repeats} forward+backward "
+        f"passes after a warm-up; memory: median over rounds",
         "",
         "| mechanism | variant | B x T x S x D | time (ms) | peak extra RSS (MiB) |",
         "|---|---|---|---:|---:|",
