@@ -98,6 +98,11 @@ def test_interrupt_saves_state_and_resume_completes(tiny_config, tmp_path, sig):
     assert step >= 3
     assert run_cli("train", cfg, "--model-dir", model_dir, "--no-progress", f"train.max_steps={step + 2}") == 0
     assert load_training_state(model_dir / "last.pt")["train_state"]["step"] == step + 2
+    straight = tmp_path / "straight"  # the same run, never interrupted
+    assert run_cli("train", cfg, "--model-dir", straight, "--no-progress", f"train.max_steps={step + 2}") == 0
+    a, b = _params(model_dir), _params(straight)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
 def test_resume_with_a_different_model_is_refused(tiny_config, tmp_path, capsys):

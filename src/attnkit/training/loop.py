@@ -73,6 +73,8 @@ class Trainer:
 
     def __init__(self, config: Config, model_dir: Path, *, resume: bool = True, progress: bool = True) -> None:
         self.config, self.model_dir, self.progress = config, Path(model_dir), progress
+        self.stop_requested = False  # set by Ctrl-C / SIGTERM; honoured between steps
+        self.at_step_boundary = False
         self.model_dir.mkdir(parents=True, exist_ok=True)
         self.resuming = resume and (self.model_dir / "last.pt").is_file()
         if not self.resuming:
@@ -227,6 +229,9 @@ class Trainer:
         self.model.train()
         try:
             for b, idx in self._epochs():
+                if self.stop_requested:  # between two steps: the saved state is a consistent one
+                    self.at_step_boundary = True
+                    raise KeyboardInterrupt
                 if reason:
                     break
                 nll, ntok = self._train_step(idx)
@@ -249,10 +254,13 @@ class Trainer:
                     self._save_last()
                 reason = reason or self._stop_reason(started)
         except KeyboardInterrupt:
-            self.state.elapsed += time.time() - started
-            self._save_last()
-            log.info("interrupted at step %d; state saved to last.pt, run the same command to resume",
-                     self.state.step)
+            if self.at_step_boundary:
+                self.state.elapsed += time.time() - started
+                self._save_last()
+                log.info("stopped at step %d; state saved to last.pt, run the same command to resume",
+                         self.state.step)
+            else:  # a second signal, possibly mid-update: keep the last consistent last.pt
+                log.info("interrupted during step %d; last.pt holds the last saved step", self.state.step + 1)
             raise
         finally:
             bar.close()
@@ -296,20 +304,26 @@ def _plot_curves(history: list[dict], path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt():
-    """Treat SIGTERM (``kill``, a job scheduler) like Ctrl-C, so the run saves ``last.pt`` before exiting."""
+def _stop_between_steps(trainer: Trainer):
+    """Ctrl-C and SIGTERM ask the trainer to stop after the step in progress, which then saves
+    ``last.pt`` from a consistent state (never from the middle of an optimiser update); a second signal
+    interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def request_stop(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop_requested = True
+        log.info("%s received: stopping after the current step", signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def train(config: Config, model_dir: str | Path, *, resume: bool = True, progress: bool = True) -> dict:
@@ -317,7 +331,7 @@ def train(config: Config, model_dir: str | Path, *, resume: bool = True, progres
     trainer = Trainer(config, Path(model_dir), resume=resume, progress=progress)
     handler = _setup_logging(trainer.model_dir)
     try:
-        with _terminate_as_interrupt():
+        with _stop_between_steps(trainer):
             return trainer.run()
     finally:
         log.removeHandler(handler)
