@@ -100,7 +100,8 @@ def main() -> None:
     systems: dict[str, tuple[list[str], float]] = {}
     t0 = time.perf_counter()
     systems["Apertium (rule-based, apertium -u spa-eng)"] = (apertium_translate(sources), time.perf_counter() - t0)
-    models = [("RNN + Luong attention", args.attention), ("RNN, no attention (fixed C)", args.no_attention)]
+    models = [(f"RNN + Luong attention [{args.attention.name}]", args.attention),
+              (f"RNN, no attention (fixed C) [{args.no_attention.name}]", args.no_attention)]
     for item in args.model:
         name, _, path = item.partition("=")
         if not path:
@@ -108,7 +109,7 @@ def main() -> None:
         models.append((name, Path(path)))
     for name, model_dir in models:
         if (model_dir / "model.safetensors").is_file():
-            systems[f"{name} [{model_dir.name}]"] = _translate(model_dir, sources, args.beam)
+            systems[name] = _translate(model_dir, sources, args.beam)
         else:
             print(f"skipping {name}: no trained model in {model_dir}", file=sys.stderr)
 
