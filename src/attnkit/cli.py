@@ -37,13 +37,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _read_input(path: str | None) -> list[str]:
     from attnkit.data import read_lines
 
-    if path and path != "-":
-        return read_lines(path)
-    lines = [line.rstrip("\n") for line in sys.stdin]
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            raise DataError(f"<stdin> line {i} is empty; give one non-empty sentence per line")
-    return lines
+    return read_lines(path or "-")  # "-": stdin, with the same UTF-8 and empty-line checks as a file
 
 
 def _attention_map(translation, title: str = ""):

@@ -68,3 +68,13 @@ def test_empty_and_over_long_input_lines(tiny_config, tmp_path, capsys):
     (tmp_path / "long.txt").write_text("1 May 2000\n" + "x" * 41 + "\n", encoding="utf-8")
     code, err = run(capsys, "translate", model_dir, "--input", tmp_path / "long.txt")
     assert code == 2 and "input 2" in err and "40" in err
+
+
+@pytest.mark.parametrize(("data", "expected"), [(b"1 May 2000\n\n2 May 2000\n", "<stdin>, line 2: empty line"),
+                                                (b"1 Ma\xe9 2000\n", "<stdin>, line 1: byte 5")])
+def test_stdin_gets_the_same_checks_as_a_file(tiny_model_dir, monkeypatch, capsys, data, expected):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, err = run(capsys, "translate", tiny_model_dir)
+    assert code == 2 and expected in err and "Traceback" not in err

@@ -7,6 +7,7 @@ start of a file); empty lines at the very end of a file are ignored, empty lines
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +34,10 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _decoded_lines(path: Path) -> list[str]:
-    """The lines of ``path`` decoded as UTF-8 (without line ends), less empty lines at the end."""
-    data = _read_bytes(path)
+def _decoded_lines(path: Path, data: bytes | None = None) -> list[str]:
+    """The lines of ``path`` (or of ``data`` read elsewhere under that name) decoded as UTF-8, without line
+    ends, less empty lines at the end."""
+    data = _read_bytes(path) if data is None else data
     offset = len(_BOM) if data.startswith(_BOM) else 0  # byte offset of the current line in the file
     raw_lines = data[offset:].split(b"\n")
     while raw_lines and not raw_lines[-1].strip():
@@ -59,13 +61,16 @@ def _check_not_empty(path: Path, number: int, text: str, advice: str) -> None:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """Monolingual input (one sentence a line), e.g. for ``attnkit translate``.
+    """Monolingual input (one sentence a line), e.g. for ``attnkit translate``; ``"-"`` reads stdin.
 
     Raises :class:`DataError` for a missing file, invalid UTF-8 or an empty line (trailing empty lines at
     the end of the file are ignored).
     """
-    path = Path(path)
-    lines = [line.strip() for line in _decoded_lines(path)]
+    if str(path) == "-":
+        path, data = Path("<stdin>"), sys.stdin.buffer.read()
+    else:
+        path, data = Path(path), None
+    lines = [line.strip() for line in _decoded_lines(path, data)]
     for number, text in enumerate(lines, start=1):
         _check_not_empty(path, number, text, "remove it or write the sentence to translate")
     return lines
