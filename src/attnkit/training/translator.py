@@ -38,6 +38,12 @@ def build_model(config: Config, src_vocab: int, tgt_vocab: int) -> nn.Module:
     return create_model(m.family, src_vocab=src_vocab, tgt_vocab=tgt_vocab, **kwargs)
 
 
+def _source_batch(seqs: list[list[int]]) -> tuple[Tensor, Tensor]:
+    """Padded source ids ``[B, S]`` and their mask ``[B, S]`` (True = real token)."""
+    src = pad(seqs)
+    return src, torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
+
+
 class Translator:
     """Batched translation with a model and its tokenizers (sorted by length, original order restored)."""
 
@@ -96,8 +102,7 @@ class Translator:
             for start in range(0, len(order), bs):
                 chunk = order[start : start + bs]
                 seqs = [ids[i] or [UNK] for i in chunk]
-                src = pad(seqs)
-                mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
+                src, mask = _source_batch(seqs)
                 enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
                 for b, (i, hyps) in enumerate(zip(chunk, self._search(src, mask, beam, n_best), strict=True)):
                     n = len(seqs[b])
@@ -127,8 +132,7 @@ class Translator:
         for start in range(0, len(order), bs):
             chunk = order[start : start + bs]
             seqs = [src_ids[i] or [UNK] for i in chunk]
-            src = pad(seqs)  # [B, S]
-            mask = torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]  # [B, S]
+            src, mask = _source_batch(seqs)  # [B, S], [B, S]
             tgt_in = pad([[BOS, *tgt_ids[i]] for i in chunk])  # [B, T]
             out = self.model(src, mask, tgt_in)
             attn = out[1] if isinstance(out, tuple) and len(out) == 2 else None  # [B, T, S]
