@@ -75,6 +75,7 @@ class Trainer:
         self.config, self.model_dir, self.progress = config, Path(model_dir), progress
         self.stop_requested = False  # set by Ctrl-C / SIGTERM; honoured between steps
         self.at_step_boundary = False
+        self._dev_batches: list | None = None
         self.model_dir.mkdir(parents=True, exist_ok=True)
         self.resuming = resume and (self.model_dir / "last.pt").is_file()
         if not self.resuming:
@@ -157,12 +158,16 @@ class Trainer:
 
     @torch.no_grad()
     def _dev_loss(self, pairs: list[Pair]) -> float:
-        src = [self.src_tok.encode(p.src) for p in pairs]
-        tgt = [self.tgt_tok.encode(p.tgt) for p in pairs]
+        if self._dev_batches is None:  # the same every evaluation: build once
+            src = [self.src_tok.encode(p.src) for p in pairs]
+            tgt = [self.tgt_tok.encode(p.tgt) for p in pairs]
+            self._dev_batches = [make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx)
+                                 for idx in bucket_batches([len(s) for s in src], [len(t) + 1 for t in tgt],
+                                                           max_tokens=self.config.train.max_tokens,
+                                                           shuffle=False, seed=0)]
         total, ntok = 0.0, 0
-        for idx in bucket_batches([len(s) for s in src], [len(t) + 1 for t in tgt],
-                                  max_tokens=self.config.train.max_tokens, shuffle=False, seed=0):
-            out = self.model.loss(make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx))
+        for batch in self._dev_batches:
+            out = self.model.loss(batch)
             total, ntok = total + float(out.nll), ntok + out.ntokens
         return total / max(ntok, 1)
 
