@@ -1,6 +1,8 @@
 """Configuration: YAML -> validated, typed objects. Every default lives here.
 
 A config has four sections (``data``, ``model``, ``train``, ``decode``) plus ``name`` and ``seed``.
+The model family decides the task (:data:`TASKS`): ``rnn``/``transformer`` translate, ``han`` and
+``classifier`` classify documents, ``matcher`` decides whether two texts match.
 Unknown keys are errors that name the key and suggest the closest valid one; ``key=value`` overrides
 from the command line use dotted paths (``train.max_steps=2000``).
 """
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from attnkit.errors import ConfigError
 
 __all__ = [
+    "TASKS",
     "Config",
     "DataConfig",
     "DecodeConfig",
@@ -46,8 +49,13 @@ class FilesConfig(_Section):
     tgt: Path | None = None  # None: ``src`` is a TSV file (source<TAB>target)
 
 
+TRANSLATION_CORPORA = ("dates", "bible", "files")
+CLASSIFICATION_CORPORA = ("debian", "wordnet", "fortunes", "files")
+MATCHING_CORPORA = ("bible_match", "files")
+
+
 class DataConfig(_Section):
-    corpus: Literal["dates", "bible", "files"] = "dates"
+    corpus: Literal["dates", "bible", "files", "debian", "wordnet", "fortunes", "bible_match"] = "dates"
     train: FilesConfig | None = None  # corpus=files
     dev: FilesConfig | None = None
     test: FilesConfig | None = None
@@ -57,6 +65,12 @@ class DataConfig(_Section):
     train_size: int | None = Field(None, gt=0, description="dates: number of training pairs")
     max_len: int = Field(400, gt=0, description="pairs longer than this (characters) are skipped")
     tokenizer: TokenizerConfig = TokenizerConfig()
+    # classification and matching
+    text_field: str = "text"  # corpus=files: column / key of the text (matching: text_a and text_b)
+    label_field: str = "label"
+    match: Literal["paraphrase", "translation"] = "paraphrase"  # bible_match: KJV vs WEB, or Spanish vs KJV
+    max_sentences: int = Field(30, gt=0, description="classification: sentences kept per document")
+    max_words: int = Field(60, gt=0, description="classification: words kept per sentence; matching: per text")
 
     @model_validator(mode="after")
     def _files_given(self) -> DataConfig:
@@ -70,10 +84,20 @@ RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "embed_dim", 
 TRANSFORMER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "decoder_layers", "dropout",
                               "norm_first", "positions", "max_positions", "share_embeddings", "tie_embeddings",
                               "align_layer"})
+HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dropout"})
+CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
+                             "positions", "max_positions", "pooling"})
+MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
+FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
+               "matcher": MATCHER_KEYS}
+TASKS = {"rnn": "translate", "transformer": "translate", "han": "classify", "classifier": "classify",
+         "matcher": "match"}
+DEFAULT_METRIC = {"translate": "bleu", "classify": "macro_f1", "match": "accuracy"}
+TASK_CORPORA = {"translate": TRANSLATION_CORPORA, "classify": CLASSIFICATION_CORPORA, "match": MATCHING_CORPORA}
 
 
 class ModelConfig(_Section):
-    family: Literal["rnn", "transformer"] = "rnn"
+    family: Literal["rnn", "transformer", "han", "classifier", "matcher"] = "rnn"
     # shared
     embed_dim: int = Field(64, gt=0, description="embedding size; the model dim D of a Transformer")
     encoder_layers: int = Field(1, ge=1)
@@ -95,22 +119,35 @@ class ModelConfig(_Section):
     max_positions: int = Field(1024, gt=0)
     share_embeddings: bool = False  # one embedding for source and target (needs data.tokenizer.shared)
     align_layer: int = Field(-2, description="decoder layer whose head-averaged cross-attention is the alignment")
+    # classifiers (han, classifier) and the matcher
+    pooling: Literal["attention", "mean", "max", "cls"] = "attention"  # han: attention/mean/max; classifier: not max
+    coattention: bool = True  # matcher: False = the same encoders compared without co-attention
 
     @model_validator(mode="after")
     def _keys_fit_family(self) -> ModelConfig:
-        allowed = RNN_KEYS if self.family == "rnn" else TRANSFORMER_KEYS
+        allowed = FAMILY_KEYS[self.family]
         stray = sorted(self.model_fields_set - allowed - {"family"})
         if stray:
             raise ValueError(f"model.{stray[0]} does not apply to family '{self.family}' "
                              f"(its keys: {', '.join(sorted(allowed))})")
-        if self.family == "transformer" and self.embed_dim % self.num_heads:
+        if self.family == "han" and self.pooling == "cls":
+            raise ValueError("model.pooling=cls needs family 'classifier'; han pools with attention, mean or max")
+        if self.family == "classifier" and self.pooling == "max":
+            raise ValueError("model.pooling=max is han only; the classifier pools with attention, mean or cls")
+        if self.family == "matcher" and self.score not in ("dot", "general"):
+            raise ValueError(f"model.score={self.score} cannot be a co-attention affinity; choose dot or general")
+        if self.family in ("transformer", "classifier") and self.embed_dim % self.num_heads:
             raise ValueError(f"model.embed_dim={self.embed_dim} must be divisible by model.num_heads={self.num_heads}")
         return self
 
     def builder_kwargs(self) -> dict:
         """The keyword arguments of this family's builder (the other family's keys left out)."""
-        keys = RNN_KEYS if self.family == "rnn" else TRANSFORMER_KEYS
+        keys = FAMILY_KEYS[self.family]
         return {k: v for k, v in self.model_dump().items() if k in keys}
+
+    @property
+    def task(self) -> str:
+        return TASKS[self.family]
 
 
 class TrainConfig(_Section):
@@ -129,7 +166,8 @@ class TrainConfig(_Section):
     weight_decay: float = Field(0.0, ge=0)
     eval_every: int = Field(500, gt=0)
     eval_max_sentences: int | None = Field(1000, gt=0, description="dev sentences decoded per evaluation")
-    early_stopping_metric: Literal["exact_match", "bleu", "chrf", "loss"] = "bleu"
+    early_stopping_metric: Literal["exact_match", "bleu", "chrf", "loss", "accuracy", "macro_f1"] | None = Field(
+        None, description="default: bleu for translation, macro_f1 for classification, accuracy for matching")
     patience: int | None = Field(8, ge=1, description="evaluations without improvement before stopping")
     save_every: int = Field(500, gt=0, description="steps between resumable checkpoints (last.pt)")
     log_every: int = Field(50, gt=0)
@@ -159,6 +197,20 @@ class Config(_Section):
     train: TrainConfig = TrainConfig()
     decode: DecodeConfig = DecodeConfig()
 
+    @model_validator(mode="after")
+    def _task_fits(self) -> Config:
+        task = self.model.task
+        if self.data.corpus not in TASK_CORPORA[task]:
+            raise ValueError(f"data.corpus={self.data.corpus} is not a {task} corpus; model.family="
+                             f"{self.model.family} takes one of {', '.join(TASK_CORPORA[task])}")
+        if self.train.early_stopping_metric is None:
+            self.train.early_stopping_metric = DEFAULT_METRIC[task]
+        metric = self.train.early_stopping_metric
+        if (metric in ("accuracy", "macro_f1")) != (task != "translate") and metric != "loss":
+            valid = "exact_match, bleu, chrf, loss" if task == "translate" else "accuracy, macro_f1, loss"
+            raise ValueError(f"train.early_stopping_metric={metric} does not apply to {task}; choose one of {valid}")
+        return self
+
 
 # --------------------------------------------------------------------------- loading
 def _suggest(key: str, valid: list[str]) -> str:
@@ -187,8 +239,10 @@ def _format_errors(err: ValidationError, source: str) -> str:
             valid = list(_section_at(loc[:-1]).model_fields)
             lines.append(f"  unknown key '{key}'{_suggest(str(loc[-1]), valid)}")
         else:
-            where = f"'{key}'" if key else "(top level)"
-            lines.append(f"  {where}: {e['msg']} (got {e.get('input')!r})")
+            if key:
+                lines.append(f"  '{key}': {e['msg']} (got {e.get('input')!r})")
+            else:  # a check across sections: its message names the keys
+                lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""One training loop for every model family that has ``loss(batch)``.
+"""One training loop for every model family that has ``loss(batch)``; a :class:`~attnkit.training.tasks.Task`
+supplies the data, batches, model and dev metrics of translation, classification or matching.
 
 Adam, a learning-rate schedule, label smoothing, gradient clipping, evaluation on dev every
 ``eval_every`` steps with early stopping, atomic checkpoints (``model.safetensors`` = best,
@@ -24,13 +25,10 @@ import torch
 from tqdm import tqdm
 
 from attnkit.config import Config, dump_config, load_config
-from attnkit.data import Pair, bucket_batches, make_batch
 from attnkit.errors import ConfigError
-from attnkit.evaluation.metrics import translation_metrics
 from attnkit.training.checkpoint import load_training_state, save_training_state, save_weights, write_json
-from attnkit.training.corpus import build_tokenizers, load_split, load_tokenizers
 from attnkit.training.schedule import LRSchedule
-from attnkit.training.translator import Translator, build_model
+from attnkit.training.tasks import make_task
 
 __all__ = ["TrainState", "Trainer", "train"]
 
@@ -75,7 +73,7 @@ class Trainer:
         self.config, self.model_dir, self.progress = config, Path(model_dir), progress
         self.stop_requested = False  # set by Ctrl-C / SIGTERM; honoured between steps
         self.at_step_boundary = False
-        self._dev_batches: list | None = None
+        self.task = make_task(config, self.model_dir)
         self.model_dir.mkdir(parents=True, exist_ok=True)
         self.resuming = resume and (self.model_dir / "last.pt").is_file()
         if not self.resuming:
@@ -94,31 +92,12 @@ class Trainer:
                 f"{self.model_dir} holds a run with a different configuration; resume it with the same config "
                 f"(only train.{{{', '.join(sorted(RESUMABLE_CHANGES))}}} may change), or pass --fresh to start over")
 
-    # ------------------------------------------------------------------ data
-    def _prepare_data(self) -> None:
-        cfg = self.config
-        self.train_pairs = load_split(cfg.data, "train", seed=cfg.seed)
-        self.dev_pairs = load_split(cfg.data, "dev", seed=cfg.seed)
-        if self.resuming:
-            self.src_tok, self.tgt_tok = load_tokenizers(self.model_dir)
-        else:
-            self.src_tok, self.tgt_tok = build_tokenizers(cfg.data, self.train_pairs, self.model_dir)
-        self.src_ids = [self.src_tok.encode(p.src) for p in self.train_pairs]
-        self.tgt_ids = [self.tgt_tok.encode(p.tgt) for p in self.train_pairs]
-        log.info("data: %d train / %d dev pairs; vocab %d src / %d tgt (%s)", len(self.train_pairs),
-                 len(self.dev_pairs), self.src_tok.vocab_size, self.tgt_tok.vocab_size, cfg.data.tokenizer.kind)
-
-    def _batches(self, epoch: int) -> list[list[int]]:
-        return bucket_batches([len(s) for s in self.src_ids], [len(t) + 1 for t in self.tgt_ids],
-                              max_tokens=self.config.train.max_tokens, shuffle=True, seed=self.config.seed,
-                              epoch=epoch)
-
     # ------------------------------------------------------------------ model
     def _prepare_model(self) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
-        self.model = build_model(cfg, self.src_tok.vocab_size, self.tgt_tok.vocab_size)
+        self.model = self.task.build_model()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
         t = cfg.train
         self.schedule = LRSchedule(self.optimizer, kind=t.schedule, lr=t.lr, warmup_steps=t.warmup_steps,
@@ -135,7 +114,9 @@ class Trainer:
             log.info("resumed from step %d (epoch %d, batch %d)", self.state.step, self.state.epoch,
                      self.state.batch_in_epoch)
         n_params = sum(p.numel() for p in self.model.parameters())
-        kind = cfg.model.family + (f"/{cfg.model.decoder}" if cfg.model.family == "rnn" else "")
+        kind = cfg.model.family + {"rnn": f"/{cfg.model.decoder}", "han": f"/{cfg.model.pooling}",
+                                   "classifier": f"/{cfg.model.pooling}",
+                                   "matcher": "/coattention" * cfg.model.coattention}.get(cfg.model.family, "")
         log.info("model: %s, %d parameters", kind, n_params)
 
     def _save_last(self) -> None:
@@ -146,30 +127,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self) -> dict:
-        """Dev loss and greedy-decoding metrics on (up to ``eval_max_sentences``) dev pairs."""
-        self.model.eval()
-        pairs: list[Pair] = self.dev_pairs[: self.config.train.eval_max_sentences]
-        translator = Translator(self.model, self.src_tok, self.tgt_tok, self.config.decode, 10**9)
-        hyps = [h[0].text for h in translator.translate([p.src for p in pairs], beam=1)]
-        metrics = translation_metrics(hyps, [p.tgt for p in pairs])
-        metrics["loss"] = self._dev_loss(pairs)
-        self.model.train()
-        return metrics
-
-    @torch.no_grad()
-    def _dev_loss(self, pairs: list[Pair]) -> float:
-        if self._dev_batches is None:  # the same every evaluation: build once
-            src = [self.src_tok.encode(p.src) for p in pairs]
-            tgt = [self.tgt_tok.encode(p.tgt) for p in pairs]
-            self._dev_batches = [make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx)
-                                 for idx in bucket_batches([len(s) for s in src], [len(t) + 1 for t in tgt],
-                                                           max_tokens=self.config.train.max_tokens,
-                                                           shuffle=False, seed=0)]
-        total, ntok = 0.0, 0
-        for batch in self._dev_batches:
-            out = self.model.loss(batch)
-            total, ntok = total + float(out.nll), ntok + out.ntokens
-        return total / max(ntok, 1)
+        """Dev metrics of the task (greedy decoding for translation) and the dev loss."""
+        return self.task.evaluate(self.model)
 
     def _after_eval(self, metrics: dict) -> bool:
         """Record, keep the best weights, step the plateau schedule; True when patience ran out."""
@@ -193,7 +152,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _train_step(self, idx: list[int]) -> tuple[float, int]:
-        batch = make_batch([self.src_ids[i] for i in idx], [self.tgt_ids[i] for i in idx], idx)
+        batch = self.task.batch(idx)
         out = self.model.loss(batch, label_smoothing=self.config.train.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -217,14 +176,14 @@ class Trainer:
     def _epochs(self):
         """Yield (epoch, batch index, example indices) from the saved position onwards."""
         while True:
-            batches = self._batches(self.state.epoch)
+            batches = self.task.batches(self.state.epoch)
             for b in range(self.state.batch_in_epoch, len(batches)):
                 yield b, batches[b]
             self.state.epoch += 1
             self.state.batch_in_epoch = 0
 
     def run(self) -> dict:
-        self._prepare_data()
+        self.task.prepare(self.resuming)
         self._prepare_model()
         t = self.config.train
         started, window_tok, window_nll, window_t = time.time(), 0, 0.0, time.time()
@@ -279,14 +238,14 @@ class Trainer:
         log.info("stopped: %s; best dev %s=%.4g at step %d; %.1f min", reason,
                  self.config.train.early_stopping_metric, self.state.best, self.state.best_step,
                  self.state.elapsed / 60)
-        _plot_curves(self.state.history, self.model_dir / "curves.png")
+        _plot_curves(self.state.history, self.model_dir / "curves.png", self.task.curve_metrics)
         summary = {"stopped": reason, "steps": self.state.step, "best_step": self.state.best_step,
                    "train_minutes": self.state.elapsed / 60, "history": self.state.history}
         write_json(self.model_dir / "history.json", summary)
         return summary
 
 
-def _plot_curves(history: list[dict], path: Path) -> None:
+def _plot_curves(history: list[dict], path: Path, metrics: tuple[str, ...]) -> None:
     """Dev loss and the early-stopping metrics against steps, as a PNG beside the model."""
     if not history:
         return
@@ -298,10 +257,10 @@ def _plot_curves(history: list[dict], path: Path) -> None:
     steps = [h["step"] for h in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     axes[0].plot(steps, [h["loss"] for h in history], marker="o")
-    axes[0].set(xlabel="step", ylabel="dev nll / token", title="dev loss")
-    for key in ("bleu", "chrf", "exact_match"):
+    axes[0].set(xlabel="step", ylabel="dev nll per token (or example)", title="dev loss")
+    for key in metrics:
         axes[1].plot(steps, [h[key] for h in history], marker="o", label=key)
-    axes[1].set(xlabel="step", ylabel="score", title="dev metrics (greedy)")
+    axes[1].set(xlabel="step", ylabel="score", title="dev metrics")
     axes[1].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
