@@ -24,7 +24,8 @@ from attnkit.attention import AttentionPooling, MultiHeadAttention
 from attnkit.models.registry import register_model
 from attnkit.models.transformer import EncoderLayer, Positions, feed_forward
 
-__all__ = ["POOLINGS", "ClassificationLoss", "ClassifierOutput", "TransformerClassifier", "transformer_classifier"]
+__all__ = ["POOLINGS", "ClassificationLoss", "ClassifierOutput", "TransformerClassifier", "classification_loss",
+           "transformer_classifier"]
 
 POOLINGS = ("attention", "mean", "cls")
 
@@ -40,6 +41,16 @@ class ClassificationLoss(NamedTuple):
     nll: Tensor  # scalar: summed negative log-likelihood (no smoothing), as the training loop reports
     ntokens: int  # examples in the batch (the unit the loss is averaged over)
     logits: Tensor  # [B, C]
+
+
+def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float) -> ClassificationLoss:
+    """Mean label-smoothed cross-entropy of ``logits [B, C]`` against ``labels [B]``, with the summed plain NLL."""
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(f"labels must be [B]={list(logits.shape[:1])}, got {list(labels.shape)}")
+    loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    with torch.no_grad():
+        nll = F.cross_entropy(logits, labels, reduction="sum")
+    return ClassificationLoss(loss, nll, labels.size(0), logits)
 
 
 class MeanPooling(nn.Module):
@@ -113,14 +124,7 @@ class TransformerClassifier(nn.Module):
 
     def loss(self, batch, label_smoothing: float = 0.0) -> ClassificationLoss:
         """Cross-entropy of ``batch.labels [B]`` given ``batch.tokens``, ``batch.mask``; fused attention path."""
-        logits = self(batch.tokens, batch.mask).logits  # [B, C]
-        labels = batch.labels
-        if labels.shape != logits.shape[:1]:
-            raise ValueError(f"labels must be [B]={list(logits.shape[:1])}, got {list(labels.shape)}")
-        loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
-        with torch.no_grad():
-            nll = F.cross_entropy(logits, labels, reduction="sum")
-        return ClassificationLoss(loss, nll, labels.size(0), logits)
+        return classification_loss(self(batch.tokens, batch.mask).logits, batch.labels, label_smoothing)
 
 
 @register_model("transformer_classifier")

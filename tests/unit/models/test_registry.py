@@ -16,10 +16,13 @@ VARIANTS += [("transformer", {"embed_dim": 16, "num_heads": 2, "ff_dim": 32, "no
 
 CLASSIFIERS = [("transformer_classifier", {"embed_dim": 16, "num_heads": 2, "ff_dim": 32, "pooling": p})
                for p in ("attention", "mean", "cls")]
+CLASSIFIERS += [("han", {"embed_dim": 8, "hidden_dim": 6, "attention_dim": 5, "pooling": p})
+                for p in ("attention", "mean", "max")]
+PAIR_MODELS = [("matcher", {"embed_dim": 8, "hidden_dim": 6, "coattention": c}) for c in (True, False)]
 
 
 def test_every_registered_model_is_covered():
-    assert {name for name, _ in VARIANTS + CLASSIFIERS} == set(list_models())
+    assert {name for name, _ in VARIANTS + CLASSIFIERS + PAIR_MODELS} == set(list_models())
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CLASSIFIERS, ids=lambda v: str(v) if isinstance(v, str) else "")
@@ -27,6 +30,8 @@ def test_classifiers_forward_backward(name, kwargs):
     torch.manual_seed(0)
     model = create_model(name, vocab_size=15, num_classes=3, **kwargs)
     tokens = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]])
+    if name == "han":  # documents: [B, N, W]
+        tokens = torch.stack([tokens, tokens.flip(0)], 1)
     out = model.loss(SimpleNamespace(tokens=tokens, mask=tokens != 0, labels=torch.tensor([0, 2])), label_smoothing=0.1)
     assert torch.isfinite(out.loss) and out.ntokens == 2 and out.logits.shape == (2, 3)
     out.loss.backward()
@@ -48,3 +53,14 @@ def test_forward_backward_and_protocol(name, kwargs):
     log_probs, state, attn = model.decode_step(torch.ones(2, dtype=torch.long), state)
     assert log_probs.shape == (2, 17) and attn.shape == (2, 4)
     torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(2))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAIR_MODELS, ids=lambda v: str(v) if isinstance(v, str) else "")
+def test_pair_models_forward_backward(name, kwargs):
+    torch.manual_seed(0)
+    model = create_model(name, vocab_size=15, num_classes=2, **kwargs)
+    a, b = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]]), torch.tensor([[5, 6, 0], [11, 12, 13]])
+    out = model.loss(SimpleNamespace(tokens_a=a, mask_a=a != 0, tokens_b=b, mask_b=b != 0, labels=torch.tensor([1, 0])))
+    assert torch.isfinite(out.loss) and out.ntokens == 2 and out.logits.shape == (2, 2)
+    out.loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
