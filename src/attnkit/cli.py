@@ -30,7 +30,69 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{summary['stopped']} after {summary['steps']} steps ({summary['train_minutes']:.1f} min); "
           f"model directory: {model_dir}")
     if best:
-        print("last dev evaluation: " + ", ".join(f"{k}={best[k]:.2f}" for k in ("bleu", "chrf", "exact_match")))
+        keys = ("bleu", "chrf", "exact_match", "accuracy", "macro_f1")
+        print("last dev evaluation: " + ", ".join(f"{k}={best[k]:.2f}" for k in keys if k in best))
+    return 0
+
+
+def _read_documents(path: str | None) -> list[str]:
+    """One document per line, or the ``text`` of each object of a ``.jsonl`` file (documents with newlines)."""
+    if path and path.endswith(".jsonl"):
+        from attnkit.data.documents import read_texts
+
+        return read_texts(path)
+    return _read_input(path)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from attnkit.training.classify import DocumentClassifier
+
+    classifier = DocumentClassifier.from_dir(args.model_dir)
+    texts = _read_documents(args.input)
+    predictions = classifier.classify(texts, attention=bool(args.json or args.attention))
+    for i, p in enumerate(predictions, 1):
+        if args.json:
+            print(json.dumps({"line": i, **p.as_dict()}, ensure_ascii=False))
+        else:
+            top = sorted(p.probs.items(), key=lambda kv: -kv[1])[: args.top]
+            print("\t".join([p.label] + [f"{name}:{prob:.3f}" for name, prob in top]))
+    if args.attention:
+        from attnkit.viz import highlight_html
+
+        out = Path(args.attention)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, p in enumerate(predictions, 1):
+            if p.word_weights is not None:
+                highlight_html(p.tokens, p.word_weights, sentence_weights=p.sentence_weights,
+                               title=f"document {i}", label=f"{p.label} ({p.probs[p.label]:.2f})",
+                               path=out / f"{i:04d}.html")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from attnkit.training.classify import PairMatcher
+
+    matcher = PairMatcher.from_dir(args.model_dir)
+    pairs = []
+    for n, line in enumerate(_read_input(args.input), 1):
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise DataError(f"{args.input or 'stdin'} line {n}: expected two texts separated by one tab, "
+                            f"found {len(parts)} field(s)")
+        pairs.append((parts[0], parts[1]))
+    predictions = matcher.match(pairs, attention=bool(args.json or args.attention))
+    for i, p in enumerate(predictions, 1):
+        if args.json:
+            print(json.dumps({"line": i, **p.as_dict()}, ensure_ascii=False))
+        else:
+            print(f"{p.label}\t{p.probs[p.label]:.3f}")
+    if args.attention:
+        from attnkit.viz.classify import write_coattention_plot
+
+        out = Path(args.attention)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, p in enumerate(predictions, 1):
+            write_coattention_plot(p, out / f"{i:04d}.{args.format}")
     return 0
 
 
@@ -115,8 +177,29 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_labelled(args: argparse.Namespace) -> int:
+    from attnkit.training.labelled import evaluate_labelled, write_labelled_report
+
+    if args.src or args.ref:
+        raise ConfigError("--src/--ref are for translation models; give a labelled CSV/TSV/JSONL file with --file")
+    result = evaluate_labelled(args.model_dir, split=args.split, file=args.file)
+    print(f"{'accuracy':12s} {result['accuracy']:.2f}")
+    print(f"{'macro_f1':12s} {result['macro_f1']:.2f}")
+    print(f"{'examples':12s} {result['examples']}")
+    print(f"confusion matrix: {result['confusion_png']}")
+    if args.report:
+        print(f"report: {write_labelled_report(args.report, args.model_dir, result)}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from attnkit.training.evaluate import evaluate_model_dir, run_evaluation
+    from attnkit.training.labelled import model_task
+
+    if model_task(args.model_dir) != "translate":
+        return cmd_evaluate_labelled(args)
+    if args.file:
+        raise ConfigError("--file is for classifiers and matchers; a translation model takes --src and --ref")
 
     run = run_evaluation(args.model_dir, split=args.split, src=args.src, ref=args.ref, beam=args.beam)
     result = evaluate_model_dir(args.model_dir, hyps_out=args.output, run=run)
@@ -158,6 +241,11 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
         path = prepare_bible(force=args.force)
         print(f"bible corpus ready: {path}")
+    elif args.corpus in ("debian", "wordnet", "fortunes"):
+        from attnkit.data.documents import load_documents
+
+        sizes = {split: len(load_documents(args.corpus, split)) for split in ("train", "dev", "test")}
+        print(f"{args.corpus} corpus read (fixed hashed split): {sizes}")
     else:
         from attnkit.data import load_dates
 
@@ -208,12 +296,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, help="beam size when translating (default from the model's config)")
     p.set_defaults(func=cmd_align)
 
-    p = verbs.add_parser("evaluate", help="BLEU, chrF, exact match (and AER where gold alignments exist) on a "
-                         "split or on --src/--ref files")
+    p = verbs.add_parser("classify", help="label documents (one per line, or a .jsonl file with a text key) with "
+                         "a trained classifier; word and sentence attention on request")
+    p.add_argument("model_dir")
+    p.add_argument("--input", "-i", help="input file (default: stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per document: label, probabilities, "
+                   "words and their attention")
+    p.add_argument("--top", type=int, default=3, help="classes printed with their probability (default 3)")
+    p.add_argument("--attention", metavar="DIR", help="write an HTML page per document (0001.html, ...) with its "
+                   "words and sentences shaded by attention")
+    p.set_defaults(func=cmd_classify)
+
+    p = verbs.add_parser("match", help="decide whether two texts match (one 'text_a<TAB>text_b' per line)")
+    p.add_argument("model_dir")
+    p.add_argument("--input", "-i", help="input file (default: stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per pair, with the co-attention")
+    p.add_argument("--attention", metavar="DIR", help="write the co-attention heatmap of each pair into DIR")
+    p.add_argument("--format", choices=["png", "svg"], default="png", help="heatmap format (default png)")
+    p.set_defaults(func=cmd_match)
+
+    p = verbs.add_parser("evaluate", help="translation: BLEU, chrF, exact match (and AER where gold alignments "
+                         "exist); classification/matching: accuracy, macro-F1, confusion matrix")
     p.add_argument("model_dir")
     p.add_argument("--split", default="test", help="split of the model's built-in corpus (default test)")
     p.add_argument("--src", help="source file (with --ref) instead of a built-in split")
     p.add_argument("--ref", help="reference file, one line per source line")
+    p.add_argument("--file", help="classifiers and matchers: a labelled CSV/TSV/JSONL file instead of a split")
     p.add_argument("--beam", type=int, help="beam size (default from the model's config)")
     p.add_argument("--output", "-o", help="also write the hypotheses to this file")
     p.add_argument("--report", metavar="DIR", help="write an HTML report (metrics, training curves, best and "
@@ -233,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("data", help="prepare built-in corpora")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = sub.add_parser("prepare", help="build and cache a built-in corpus")
-    q.add_argument("corpus", choices=["bible", "dates"])
+    q.add_argument("corpus", choices=["bible", "dates", "debian", "wordnet", "fortunes"])
     q.add_argument("--force", action="store_true", help="rebuild even if cached")
     q.set_defaults(func=cmd_data_prepare)
     return parser

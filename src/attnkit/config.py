@@ -134,6 +134,8 @@ class ModelConfig(_Section):
             raise ValueError("model.pooling=cls needs family 'classifier'; han pools with attention, mean or max")
         if self.family == "classifier" and self.pooling == "max":
             raise ValueError("model.pooling=max is han only; the classifier pools with attention, mean or cls")
+        if self.family == "matcher" and "score" not in self.model_fields_set:
+            self.score = "dot"  # the rnn default (additive) is no co-attention affinity
         if self.family == "matcher" and self.score not in ("dot", "general"):
             raise ValueError(f"model.score={self.score} cannot be a co-attention affinity; choose dot or general")
         if self.family in ("transformer", "classifier") and self.embed_dim % self.num_heads:

@@ -7,6 +7,7 @@ import pytest
 from attnkit.config import apply_overrides, load_config
 from attnkit.errors import ConfigError
 from attnkit.training import build_model
+from attnkit.training.classify import build_labelled_model
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 
@@ -18,8 +19,11 @@ def test_there_are_configs():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_config_loads_and_builds(path):
     config = load_config(path)
-    shared = config.data.tokenizer.shared
-    model = build_model(config, src_vocab=50, tgt_vocab=50 if shared else 60)
+    if config.model.task == "translate":
+        shared = config.data.tokenizer.shared
+        model = build_model(config, src_vocab=50, tgt_vocab=50 if shared else 60)
+    else:
+        model = build_labelled_model(config, vocab_size=50, num_classes=3)
     assert sum(p.numel() for p in model.parameters()) > 0
     assert config.name == path.stem
 

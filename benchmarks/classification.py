@@ -1,0 +1,128 @@
+"""Attention for classification: HAN vs its no-attention variant vs TF-IDF + logistic regression, and
+co-attention matching vs the same encoders without co-attention vs TF-IDF cosine. One table.
+
+    # train every model (two at a time, one thread each, --minutes each), then score on test:
+    python benchmarks/classification.py --train --minutes 12
+    # score models trained earlier in --runs (runs/bench_<dataset>_<variant>):
+    python benchmarks/classification.py
+
+Document datasets: ``debian`` (package description -> Section), ``wordnet`` (gloss -> supersense),
+``fortunes`` (fortune -> file); matching: ``kjv_web`` (paraphrase) and ``es_en`` (translation). Each
+neural model trains from the shipped recipe (``configs/han_*.yaml``, ``configs/match_*.yaml``) with the
+same budget; the variant changes one key (``model.pooling=mean``, ``model.coattention=false``). The
+scores are test-split macro-F1 and accuracy; the table and the command go to ``docs/classification.md``
+below its prose unless ``--out`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ("debian", "wordnet", "fortunes")
+MATCHES = ("kjv_web", "es_en")
+MARKER = "<!-- results: written by benchmarks/classification.py -->"
+
+
+def _jobs(datasets: list[str]) -> list[tuple[str, str, str, list[str]]]:
+    """``(dataset, variant, config, overrides)`` of every neural model to train."""
+    jobs = []
+    for d in datasets:
+        if d in DOCS:
+            jobs += [(d, "han", f"configs/han_{d}.yaml", []),
+                     (d, "han_mean", f"configs/han_{d}.yaml", ["model.pooling=mean"])]
+        else:
+            jobs += [(d, "coattention", f"configs/match_{d}.yaml", []),
+                     (d, "no_coattention", f"configs/match_{d}.yaml", ["model.coattention=false"])]
+    return jobs
+
+
+def _train_all(jobs, runs: Path, minutes: float, parallel: int) -> None:
+    """Train ``parallel`` models at a time, one torch thread each, so their budgets are comparable."""
+    pending = list(jobs)
+    running: list[tuple[subprocess.Popen, str]] = []
+    while pending or running:
+        while pending and len(running) < parallel:
+            d, variant, config, overrides = pending.pop(0)
+            cmd = [sys.executable, "-m", "attnkit", "train", str(ROOT / config), *overrides,
+                   f"train.time_limit_minutes={minutes}", "train.threads=1", "--no-progress",
+                   "--model-dir", str(runs / f"bench_{d}_{variant}")]
+            print("+", " ".join(cmd), file=sys.stderr, flush=True)
+            running.append((subprocess.Popen(cmd), f"{d}/{variant}"))
+        time.sleep(2)
+        for proc, name in list(running):
+            if proc.poll() is not None:
+                running.remove((proc, name))
+                if proc.returncode:
+                    raise SystemExit(f"training {name} failed with exit code {proc.returncode}")
+
+
+def _neural(runs: Path, d: str, variant: str) -> dict:
+    from attnkit.training.labelled import evaluate_labelled
+
+    model_dir = runs / f"bench_{d}_{variant}"
+    t0 = time.perf_counter()
+    result = evaluate_labelled(model_dir, split="test")
+    history = json.loads((model_dir / "history.json").read_text())
+    return {"macro_f1": result["macro_f1"], "accuracy": result["accuracy"], "examples": result["examples"],
+            "train_min": history["train_minutes"], "steps": history["steps"], "test_s": time.perf_counter() - t0}
+
+
+def _tfidf(d: str) -> dict:
+    from attnkit.evaluation.baselines import tfidf_cosine_match, tfidf_logreg
+    from attnkit.evaluation.classification import classification_metrics
+
+    t0 = time.perf_counter()
+    if d in DOCS:
+        from attnkit.data.documents import load_documents
+
+        train, test = load_documents(d, "train"), load_documents(d, "test")
+        gold, pred = [x.label for x in test], tfidf_logreg(train, test)
+    else:
+        from attnkit.data.matching import load_bible_matching
+
+        variant = "paraphrase" if d == "kjv_web" else "translation"
+        train, test = load_bible_matching(variant, "train"), load_bible_matching(variant, "test")
+        gold, pred = [str(p.label) for p in test], [str(x) for x in tfidf_cosine_match(train, test)]
+    m = classification_metrics(gold, pred, sorted(set(gold) | set(pred)))
+    return {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"], "examples": len(gold), "train_min": None,
+            "steps": None, "test_s": time.perf_counter() - t0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=[*DOCS, *MATCHES], choices=[*DOCS, *MATCHES])
+    parser.add_argument("--train", action="store_true", help="train the neural models first")
+    parser.add_argument("--minutes", type=float, default=12, help="training budget per model (default 12)")
+    parser.add_argument("--parallel", type=int, default=2, help="models trained at once (default 2)")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "classification.md")
+    args = parser.parse_args()
+    jobs = _jobs(args.datasets)
+    if args.train:
+        _train_all(jobs, args.runs, args.minutes, args.parallel)
+    rows = []
+    for d in args.datasets:
+        rows.append((d, "tfidf_logreg" if d in DOCS else "tfidf_cosine", _tfidf(d)))
+        rows += [(d, variant, _neural(args.runs, d, variant)) for dd, variant, _, _ in jobs if dd == d]
+    header = "| dataset | model | macro-F1 | accuracy | test examples | train min | steps |"
+    lines = [header, "|" + "---|" * 7]
+    for d, name, r in rows:
+        tm = "" if r["train_min"] is None else f"{r['train_min']:.1f}"
+        lines.append(f"| {d} | {name} | {r['macro_f1']:.2f} | {r['accuracy']:.2f} | {r['examples']} | {tm} | "
+                     f"{r['steps'] or ''} |")
+    table = "\n".join(lines)
+    print(table)
+    command = "python benchmarks/classification.py " + " ".join(sys.argv[1:])
+    if args.out:
+        prose = args.out.read_text(encoding="utf-8").split(MARKER)[0] if args.out.is_file() else ""
+        args.out.write_text(f"{prose}{MARKER}\n\nCommand: `{command.strip()}`\n\n{table}\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
