@@ -7,7 +7,7 @@ bash scripts/setup.sh
 # Debian's chromium drives the explorer's browser test (tests/e2e/test_explorer_browser.py skips without it).
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq chromium) || echo "could not install chromium: the browser test will be skipped"
+    (apt-get update -qq -o Acquire::Languages=en && apt-get install -y -qq chromium) || echo "could not install chromium: the browser test will be skipped"
   else
     echo "chromium is not installed (as root: apt-get install -y chromium): the browser test will be skipped"
   fi

@@ -1,18 +1,22 @@
 """The explorer page in a real browser: Debian's chromium, headless, driven by Playwright.
 
-A tiny dates model is trained, served by uvicorn on a free loopback port in a background thread, and the
-page is used as a person would: type a sentence, translate, hover the heatmap, switch hypotheses, then a
-200-character input. Screenshots go to the test's tmp dir; with ``ATTNKIT_DOCS_SCREENSHOT=1`` one is also
-copied to ``docs/explorer.png``. ``ATTNKIT_EXPLORER_MODEL=DIR`` serves that model instead of the tiny one.
+A tiny dates model, a tiny document classifier (HAN) and a tiny matcher are trained, served together by
+uvicorn on a free loopback port in a background thread, and the page is used as a person would: type a
+sentence, translate, hover the heatmap, switch hypotheses, then a 200-character input; classify a document
+and hover its shaded words; match two texts and hover their co-attention. Screenshots go to the test's tmp
+dir; with ``ATTNKIT_DOCS_SCREENSHOT=1`` one is also copied to ``docs/explorer.png``.
+``ATTNKIT_EXPLORER_MODEL=DIR`` serves that translation model instead of the tiny one.
 Skipped (with the reason) where chromium or the ``playwright`` package is missing.
 """
 
+import importlib.util
 import json
 import math
 import os
 import re
 import shutil
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +32,21 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 DATE = "3 de marzo de 1998"
 LONG = ("martes, 3 de marzo de 1998; 12/25/07; " * 6)[:200]  # 200 characters = 200 source tokens
 HOT = (232, 89, 12)  # the page's highlight colour
+WORD_RGB = (31, 119, 180)  # a word of the largest shade
+DOCUMENT = "The rain falls on the hills. The chef slices an onion.\nThe striker kicks the ball."
+TEXT_A, TEXT_B = "The cook bakes fresh bread.", "A baker stirs the soup and the sauce."
+
+
+def tiny_labelled():
+    """``tests/unit/serve/tiny_labelled.py`` (trains the tiny classifier and matcher), one copy per session."""
+    name = "attnkit_tests_tiny_labelled"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "unit" / "serve" / "tiny_labelled.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +61,14 @@ def sync_playwright():
 
 
 @pytest.fixture(scope="module")
-def server_url(sync_playwright, tiny_model_dir):
+def server_url(sync_playwright, tiny_model_dir, tmp_path_factory):
     import uvicorn
 
     model_dir = os.environ.get("ATTNKIT_EXPLORER_MODEL") or tiny_model_dir
-    app = create_app({Path(model_dir).name: Path(model_dir)}, limits=Limits(max_chars=400))
+    labelled = {f"tiny_{kind}": tiny_labelled().tiny_labelled_dir(kind, tmp_path_factory)
+                for kind in ("han", "matcher")}
+    # the translation model first: the page opens on it
+    app = create_app({Path(model_dir).name: Path(model_dir), **labelled}, limits=Limits(max_chars=400))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # loopback only, a free port chosen by the OS and held from now on
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -222,3 +244,87 @@ def test_explorer_200x200_map_with_layers_and_heads(page, tmp_path):
     assert page.eval_on_selector("#heatmap", "h => h.dataset.hoverCol") == "199"
     assert "target t199 (row 200)" in page.inner_text("#hover-info")
     page.screenshot(path=str(tmp_path / "explorer-200x200.png"))
+
+
+def choose_model(page, name: str) -> None:
+    page.wait_for_function("() => document.querySelectorAll('#model option').length > 0")
+    page.select_option("#model", value=name)
+
+
+def test_explorer_classifies_and_shades_words(page, tmp_path):
+    choose_model(page, "tiny_han")
+    assert page.locator("#document").is_visible() and page.locator("#input").is_hidden()
+    assert page.locator("#beam").is_hidden() and page.inner_text("#submit") == "Classify"
+    assert "3 classes: kitchen, sport, weather" in page.inner_text("#model-info")
+    page.fill("#document", DOCUMENT)
+    page.click("#submit")
+    page.wait_for_selector('#doc[data-drawn="1"]', timeout=30_000)
+
+    # the prediction: a bar per class, the predicted one first and widest
+    label = page.inner_text("#verdict")
+    probs = page.eval_on_selector_all("#probs .prob", "ps => ps.map(p => [p.dataset.label, Number(p.dataset.prob), "
+                                                      "p.querySelector('.fill').getBoundingClientRect().width])")
+    assert sorted(p[0] for p in probs) == ["kitchen", "sport", "weather"] and probs[0][0] == label
+    assert sum(p[1] for p in probs) == pytest.approx(1, abs=1e-3)
+    assert [p[2] for p in probs] == sorted((p[2] for p in probs), reverse=True) and probs[0][2] > 0
+
+    # the words: one span each, shaded by word weight x sqrt(sentence weight), each relative to its largest
+    bars = page.eval_on_selector_all("#doc .sent-bar", "bs => bs.map(b => Number(b.dataset.weight))")
+    words = page.eval_on_selector_all("#doc .word", """ws => ws.map(w => ({text: w.textContent,
+        sentence: Number(w.dataset.sentence), weight: Number(w.dataset.weight), shade: Number(w.dataset.shade),
+        background: getComputedStyle(w).backgroundColor}))""")
+    assert len(bars) == 3 and sum(bars) == pytest.approx(1, abs=1e-3)
+    assert [w["text"] for w in words][:7] == ["The", "rain", "falls", "on", "the", "hills", "."] and len(words) == 19
+    for w in words:
+        top = max(x["weight"] for x in words if x["sentence"] == w["sentence"])
+        assert w["shade"] == pytest.approx(w["weight"] / top * math.sqrt(bars[w["sentence"]] / max(bars)), abs=1e-3)
+    assert max(w["shade"] for w in words) == 1  # the heaviest word of the heaviest sentence
+    darkest = max(words, key=lambda w: w["shade"])["background"]
+    assert darkest == "rgb({}, {}, {})".format(*WORD_RGB)
+    assert len({w["background"] for w in words}) >= 5  # shaded by weight, not one colour
+
+    # hover a word: its weight in the tooltip and the readout
+    page.locator("#doc .word").nth(1).hover()
+    page.wait_for_function("() => document.querySelector('#doc').dataset.hoverWord === '1'")
+    tooltip = page.inner_text("#tooltip")
+    assert page.locator("#tooltip").is_visible() and tooltip.startswith(f"rain {words[1]['weight']:.4f}")
+    assert f"word rain (sentence 1, word 2): weight {words[1]['weight']:.4f}" in page.inner_text("#doc-info")
+    page.screenshot(path=str(tmp_path / "explorer-classify.png"))
+    print(f"screenshot in {tmp_path}")
+
+
+def test_explorer_matches_and_draws_coattention(page, tmp_path):
+    choose_model(page, "tiny_matcher")
+    assert page.locator("#text-a").is_visible() and page.locator("#text-b").is_visible()
+    assert page.locator("#document").is_hidden() and page.inner_text("#submit") == "Match"
+    page.fill("#text-a", TEXT_A)
+    page.fill("#text-b", TEXT_B)
+    page.click("#submit")
+    page.wait_for_selector('#heatmap[data-drawn="1"]', timeout=30_000)
+    info = page.eval_on_selector("#heatmap", "h => ({...h.dataset})")
+    assert (int(info["rows"]), int(info["cols"])) == (6, 9)  # the words of a x the words of b
+    assert page.inner_text("#verdict") in ("match", "different") and page.locator("#probs .prob").count() == 2
+    assert page.locator("#results").is_hidden() and page.locator("#layer-picker").is_hidden()
+    assert "a → b" in page.inner_text("#map-title")
+    cells = canvas_stats(page, "#cells")
+    assert cells["inked"] > 0 and cells["colours"] >= 3, cells
+
+    # hover a cell: both words light up on their axes, and the readout names them
+    cell = float(info["cell"])
+    hover_cell(page, 1, 2, cell)
+    page.wait_for_function("() => document.querySelector('#heatmap').dataset.hoverCol === '2'")
+    assert pixel(page, "#xlabels", 2.5 * cell, 2) == list(HOT) and pixel(page, "#ylabels", 2, 1.5 * cell) == list(HOT)
+    readout = page.inner_text("#hover-info")
+    assert "a cook (row 2) ← b stirs (column 3)" in readout and re.search(r"weight [01]\.\d{4}$", readout)
+    page.screenshot(path=str(tmp_path / "explorer-match.png"))
+
+    # the other direction: b over a, the matrix turned
+    page.select_option("#direction", value="ba")
+    page.wait_for_function("() => document.querySelector('#map-title').textContent.includes('b → a')")
+    assert page.eval_on_selector("#heatmap", "h => [h.dataset.rows, h.dataset.cols]") == ["9", "6"]
+
+    # back to the translation model: its input returns and the matcher's answer is put away
+    page.select_option("#model", index=0)
+    assert page.locator("#input").is_visible() and page.locator("#text-a").is_hidden()
+    assert page.locator("#viewer").is_hidden() and page.locator("#prediction").is_hidden()
+    assert page.inner_text("#submit") == "Translate"

@@ -1,8 +1,10 @@
 """The REST app over saved model directories, and the explorer page it serves at ``/``.
 
-Models are loaded once, from the directories given at start; a request names a model only by the name
-it was given there, never by a path. Inference runs in worker threads, one translation at a time (torch
-already uses every core for one), and a request waits at most ``Limits.timeout_s`` for its answer.
+Models are loaded once, from the directories given at start, each by its task: translation models are
+served at ``POST /translate``, document classifiers at ``POST /classify``, text matchers at ``POST /match``.
+A request names a model only by the name it was given there, never by a path. Inference runs in worker
+threads, one request at a time (torch already uses every core for one), and a request waits at most
+``Limits.timeout_s`` for its answer.
 """
 
 from __future__ import annotations
@@ -28,11 +30,19 @@ from attnkit import __version__
 from attnkit.config import load_config
 from attnkit.serve.schemas import (
     AttentionLayer,
+    ClassifierInfo,
+    ClassifyRequest,
+    ClassifyResponse,
+    ClassifyResult,
     ErrorResponse,
     HealthResponse,
     Hypothesis,
     Limits,
     LimitsInfo,
+    MatcherInfo,
+    MatchRequest,
+    MatchResponse,
+    MatchResult,
     ModelInfo,
     ModelsResponse,
     SentenceResult,
@@ -40,6 +50,8 @@ from attnkit.serve.schemas import (
     TranslateResponse,
 )
 from attnkit.training import Translation, Translator
+from attnkit.training.classify import DocumentClassifier, MatchPrediction, PairMatcher, Prediction
+from attnkit.training.labelled import model_task
 
 __all__ = ["ApiError", "create_app", "name_models", "serve"]
 
@@ -65,13 +77,22 @@ class ApiError(Exception):
         return JSONResponse(body.model_dump(exclude_none=True), status_code=self.status, headers=self.headers)
 
 
+# Each task's endpoint, and what its work is called in messages.
+ENDPOINTS = {"translate": "/translate", "classify": "/classify", "match": "/match"}
+_KIND = {"translate": "translation", "classify": "classification", "match": "matching"}
+
+
 @dataclass
 class _Model:
-    info: ModelInfo
-    translator: Translator
+    info: ModelInfo | ClassifierInfo | MatcherInfo
+    predictor: Translator | DocumentClassifier | PairMatcher
+
+    @property
+    def task(self) -> str:
+        return self.info.task
 
 
-def _load_model(name: str, model_dir: Path) -> _Model:
+def _load_translator(name: str, model_dir: Path) -> _Model:
     translator = Translator.from_dir(model_dir)  # raises CheckpointError naming the directory
     config = load_config(model_dir / "config.yaml")
     m = config.model
@@ -85,6 +106,33 @@ def _load_model(name: str, model_dir: Path) -> _Model:
                      src_vocab=translator.src_tok.vocab_size, tgt_vocab=translator.tgt_tok.vocab_size,
                      beam=config.decode.beam, n_best=config.decode.n_best, max_len=translator.max_len, **arch)
     return _Model(info, translator)
+
+
+def _load_classifier(name: str, model_dir: Path) -> _Model:
+    classifier = DocumentClassifier.from_dir(model_dir)
+    m, d = classifier.config.model, classifier.config.data
+    if classifier.hierarchical:
+        shape = {"hidden_dim": m.hidden_dim, "max_sentences": d.max_sentences, "max_words": d.max_words}
+    else:  # the flat Transformer reads one run of words, cut (as DocumentClassifier cuts it) at its positions
+        shape = {"num_heads": m.num_heads, "encoder_layers": m.encoder_layers,
+                 "max_words": min(d.max_sentences * d.max_words, m.max_positions)}
+    info = ClassifierInfo(name=name, family=m.family, labels=list(classifier.labels.names), pooling=m.pooling,
+                          embed_dim=m.embed_dim, vocab=classifier.vocab.vocab_size, **shape)
+    return _Model(info, classifier)
+
+
+def _load_matcher(name: str, model_dir: Path) -> _Model:
+    matcher = PairMatcher.from_dir(model_dir)
+    m = matcher.config.model
+    info = MatcherInfo(name=name, labels=list(matcher.labels.names), coattention=m.coattention, score=m.score,
+                       embed_dim=m.embed_dim, hidden_dim=m.hidden_dim, vocab=matcher.vocab.vocab_size,
+                       max_words=matcher.config.data.max_words)
+    return _Model(info, matcher)
+
+
+def _load_model(name: str, model_dir: Path) -> _Model:
+    loaders = {"translate": _load_translator, "classify": _load_classifier, "match": _load_matcher}
+    return loaders[model_task(model_dir)](name, model_dir)  # model_task: CheckpointError naming the directory
 
 
 def name_models(model_dirs: Iterable[str | Path]) -> dict[str, Path]:
@@ -103,10 +151,10 @@ def name_models(model_dirs: Iterable[str | Path]) -> dict[str, Path]:
 
 
 class _Inference:
-    """Runs translations one at a time (a lock) in worker threads, each awaited with a timeout.
+    """Runs inference one request at a time (a lock) in worker threads, each awaited with a timeout.
 
-    A translation that times out cannot be interrupted inside torch; it finishes in the background and
-    its answer is dropped. One that times out while still waiting for the lock never starts.
+    Work that times out cannot be interrupted inside torch; it finishes in the background and its
+    answer is dropped. Work that times out while still waiting for the lock never starts.
     """
 
     def __init__(self, workers: int = 4) -> None:
@@ -132,16 +180,31 @@ class _Inference:
 
 
 # --------------------------------------------------------------------------- request checks
-def _pick_model(name: str | None, models: dict[str, _Model]) -> _Model:
+def _pick_model(name: str | None, models: dict[str, _Model], task: str) -> _Model:
+    """The model ``name`` (or the server's only model for ``task``), which must do ``task``."""
     names = sorted(models)
+    fitting = sorted(n for n, m in models.items() if m.task == task)
     if name is None:
-        if len(models) == 1:
-            return next(iter(models.values()))
-        raise ApiError(422, f"'model' is required: this server has {len(models)} models: {', '.join(names)}",
-                       models=names)
+        if len(fitting) == 1:
+            return models[fitting[0]]
+        if not fitting:
+            raise ApiError(422, f"this server has no {_KIND[task]} model for POST {ENDPOINTS[task]}; "
+                                f"{_served_at(models)}", models=names)
+        raise ApiError(422, f"'model' is required: this server has {len(fitting)} {_KIND[task]} models: "
+                            f"{', '.join(fitting)}", models=fitting)
     if name not in models:
         raise ApiError(404, f"unknown model {name!r}; available models: {', '.join(names)}", models=names)
-    return models[name]
+    model = models[name]
+    if model.task != task:
+        raise ApiError(422, f"model {name!r} is a {_KIND[model.task]} model: send its requests to POST "
+                            f"{ENDPOINTS[model.task]}, not POST {ENDPOINTS[task]}", models=fitting or None)
+    return model
+
+
+def _served_at(models: dict[str, _Model]) -> str:
+    """Where the server's models are served, for messages: 'a, b at POST /classify; c at POST /match'."""
+    groups = [(t, sorted(n for n, m in models.items() if m.task == t)) for t in ENDPOINTS]
+    return "; ".join(f"{', '.join(names)} at POST {ENDPOINTS[t]}" for t, names in groups if names)
 
 
 def _check_sentences(sentences: list[str], model: _Model, limits: Limits) -> None:
@@ -159,6 +222,22 @@ def _check_sentences(sentences: list[str], model: _Model, limits: Limits) -> Non
         if len(s) > max_chars:
             raise ApiError(413, f"sentences[{i}] has {len(s)} characters, over the {whose} limit {limit}={max_chars}; "
                                 f"split it into shorter sentences", limit=limit)
+
+
+def _check_texts(texts: Iterable[tuple[str, str]], limits: Limits) -> None:
+    """Every text of ``(where, text)`` non-empty and within ``max_chars``; ``where`` names it in messages."""
+    for where, text in texts:
+        if not text.strip():
+            raise ApiError(422, f"{where} is empty; every text must have some non-space text")
+        if len(text) > limits.max_chars:
+            raise ApiError(413, f"{where} has {len(text)} characters, over the server's limit "
+                                f"max_chars={limits.max_chars}; shorten it", limit="max_chars")
+
+
+def _check_batch(n: int, what: str, limits: Limits) -> None:
+    if n > limits.max_batch:
+        raise ApiError(413, f"{n} {what} in one request, over the server's limit max_batch={limits.max_batch}; "
+                            f"send them in several requests", limit="max_batch")
 
 
 def _search_sizes(req: TranslateRequest, model: _Model, limits: Limits) -> tuple[int, int]:
@@ -188,45 +267,124 @@ def _hypothesis(t: Translation, attention: bool) -> Hypothesis:
                       tgt_tokens=t.tgt_tokens, attention=_rounded(t.attn), attention_layers=layers)
 
 
-def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
-    errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorResponse, "description": text}
-        for code, text in ((404, "unknown model"), (413, "too many or too long sentences"),
-                           (422, "invalid request (bounds, empty sentence, n_best > beam)"),
-                           (503, "the translation did not finish within timeout_s"))}
+def _round4(values: list) -> list:
+    """Nested lists of floats rounded to 4 decimals (as :func:`_rounded` does for tensors)."""
+    return [_round4(v) if isinstance(v, list) else round(float(v), 4) for v in values]
 
+
+def _classify_result(p: Prediction, attention: bool) -> ClassifyResult:
+    probs = {k: round(v, 4) for k, v in p.probs.items()}
+    if not attention:
+        return ClassifyResult(label=p.label, probs=probs)
+    return ClassifyResult(label=p.label, probs=probs, tokens=p.tokens,
+                          word_weights=None if p.word_weights is None else _round4(p.word_weights),
+                          sentence_weights=None if p.sentence_weights is None else _round4(p.sentence_weights))
+
+
+def _match_result(p: MatchPrediction, attention: bool) -> MatchResult:
+    probs = {k: round(v, 4) for k, v in p.probs.items()}
+    if not attention:
+        return MatchResult(label=p.label, probs=probs)
+    return MatchResult(label=p.label, probs=probs, tokens_a=p.tokens_a, tokens_b=p.tokens_b,
+                       attn_ab=None if p.attn_ab is None else _round4(p.attn_ab),
+                       attn_ba=None if p.attn_ba is None else _round4(p.attn_ba))
+
+
+# --------------------------------------------------------------------------- routes
+def _error_docs(task: str) -> dict[int | str, dict[str, Any]]:
+    items = "sentences" if task == "translate" else "texts"
+    invalid = "n_best > beam, " if task == "translate" else ""
+    return {code: {"model": ErrorResponse, "description": text}
+            for code, text in ((404, "unknown model"), (413, f"too many or too long {items}"),
+                               (422, f"invalid request (bounds, empty text, {invalid}a model of another task)"),
+                               (503, f"the {_KIND[task]} did not finish within timeout_s"))}
+
+
+async def _timed(inference: _Inference, work: Callable[[], T], task: str, limits: Limits) -> tuple[T, float]:
+    """``work()`` on the inference thread, with the milliseconds it took; 503 when it is not done in time."""
+    def timed() -> tuple[T, float]:
+        start = time.perf_counter()
+        out = work()
+        return out, round((time.perf_counter() - start) * 1000, 2)
+
+    try:
+        return await inference.run(timed, limits.timeout_s)
+    except asyncio.TimeoutError:
+        raise ApiError(503, f"the {_KIND[task]} did not finish within the server's limit "
+                            f"timeout_s={limits.timeout_s:g}; the server may be busy: retry later, or send fewer "
+                            f"or shorter {'sentences' if task == 'translate' else 'texts'}", limit="timeout_s",
+                       headers={"Retry-After": str(max(1, round(limits.timeout_s)))}) from None
+
+
+def _add_translate(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True,
+              responses=_error_docs("translate"), tags=["translate"])
+    async def translate(req: TranslateRequest) -> TranslateResponse:
+        """Translate sentences; with ``attention: true`` each hypothesis carries its tokens and attention map."""
+        model = _pick_model(req.model, models, "translate")
+        _check_sentences(req.sentences, model, limits)
+        beam, n_best = _search_sizes(req, model, limits)
+
+        def work() -> list[SentenceResult]:
+            results = model.predictor.translate(req.sentences, beam=beam, n_best=n_best, all_heads=req.attention)
+            return [SentenceResult(source=s, hypotheses=[_hypothesis(t, req.attention) for t in hyps])
+                    for s, hyps in zip(req.sentences, results, strict=True)]
+
+        translations, elapsed_ms = await _timed(inference, work, "translate", limits)
+        return TranslateResponse(model=model.info.name, beam=beam, n_best=n_best, translations=translations,
+                                 elapsed_ms=elapsed_ms)
+
+
+def _add_classify(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    @app.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=True,
+              responses=_error_docs("classify"), tags=["classify"])
+    async def classify(req: ClassifyRequest) -> ClassifyResponse:
+        """Classify documents; with ``attention: true`` each result carries its words with their word weights
+        and, for hierarchical models, sentence weights (Yang et al. 2016)."""
+        model = _pick_model(req.model, models, "classify")
+        _check_batch(len(req.texts), "texts", limits)
+        _check_texts(((f"texts[{i}]", t) for i, t in enumerate(req.texts)), limits)
+
+        def work() -> list[ClassifyResult]:
+            predictions = model.predictor.classify(req.texts, attention=req.attention)
+            return [_classify_result(p, req.attention) for p in predictions]
+
+        results, elapsed_ms = await _timed(inference, work, "classify", limits)
+        return ClassifyResponse(model=model.info.name, results=results, elapsed_ms=elapsed_ms)
+
+
+def _add_match(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    @app.post("/match", response_model=MatchResponse, response_model_exclude_none=True,
+              responses=_error_docs("match"), tags=["match"])
+    async def match(req: MatchRequest) -> MatchResponse:
+        """Decide whether each pair of texts matches; with ``attention: true`` each result carries the words
+        of both texts and the co-attention between them, in both directions."""
+        model = _pick_model(req.model, models, "match")
+        _check_batch(len(req.pairs), "pairs", limits)
+        _check_texts(((f"pairs[{i}].{side}", getattr(p, side)) for i, p in enumerate(req.pairs) for side in "ab"),
+                     limits)
+        pairs = [(p.a, p.b) for p in req.pairs]
+
+        def work() -> list[MatchResult]:
+            return [_match_result(p, req.attention) for p in model.predictor.match(pairs, attention=req.attention)]
+
+        results, elapsed_ms = await _timed(inference, work, "match", limits)
+        return MatchResponse(model=model.info.name, results=results, elapsed_ms=elapsed_ms)
+
+
+def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
     @app.get("/health", response_model=HealthResponse, tags=["server"])
     async def health() -> HealthResponse:
         return HealthResponse(status="ok", models=list(models))
 
     @app.get("/models", response_model=ModelsResponse, tags=["server"])
     async def list_models() -> ModelsResponse:
+        """Every model with its task and the endpoint that serves it, and the server's limits."""
         return ModelsResponse(models=[m.info for m in models.values()], limits=LimitsInfo(**asdict(limits)))
 
-    @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True,
-              responses=errors, tags=["translate"])
-    async def translate(req: TranslateRequest) -> TranslateResponse:
-        """Translate sentences; with ``attention: true`` each hypothesis carries its tokens and attention map."""
-        model = _pick_model(req.model, models)
-        _check_sentences(req.sentences, model, limits)
-        beam, n_best = _search_sizes(req, model, limits)
-
-        def work() -> tuple[list[SentenceResult], float]:
-            start = time.perf_counter()
-            results = model.translator.translate(req.sentences, beam=beam, n_best=n_best, all_heads=req.attention)
-            out = [SentenceResult(source=s, hypotheses=[_hypothesis(t, req.attention) for t in hyps])
-                   for s, hyps in zip(req.sentences, results, strict=True)]
-            return out, (time.perf_counter() - start) * 1000
-
-        try:
-            translations, elapsed_ms = await inference.run(work, limits.timeout_s)
-        except asyncio.TimeoutError:
-            raise ApiError(503, f"the translation did not finish within the server's limit "
-                                f"timeout_s={limits.timeout_s:g}; the server may be busy: retry later, or send fewer "
-                                f"or shorter sentences", limit="timeout_s",
-                           headers={"Retry-After": str(max(1, round(limits.timeout_s)))}) from None
-        return TranslateResponse(model=model.info.name, beam=beam, n_best=n_best, translations=translations,
-                                 elapsed_ms=round(elapsed_ms, 2))
+    _add_translate(app, models, limits, inference)
+    _add_classify(app, models, limits, inference)
+    _add_match(app, models, limits, inference)
 
     @app.get("/", include_in_schema=False)
     async def explorer() -> FileResponse:
@@ -251,17 +409,20 @@ def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
     @app.middleware("http")
     async def body_size(request: Request, call_next):
         size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > limits.max_body_bytes:
-            return ApiError(413, f"request body of {size} bytes is over {limits.max_body_bytes} bytes "
-                                 f"(max_batch={limits.max_batch} sentences of max_chars={limits.max_chars})",
-                            limit="max_batch").response()
+        per_item = 2 if request.url.path == "/match" else 1  # a pair is two texts
+        most = limits.max_body_bytes(per_item)
+        if size is not None and size.isdigit() and int(size) > most:
+            items = "pairs" if per_item == 2 else "texts"
+            return ApiError(413, f"request body of {size} bytes is over {most} bytes (max_batch={limits.max_batch} "
+                                 f"{items} of max_chars={limits.max_chars})", limit="max_batch").response()
         return await call_next(request)
 
 
 def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> FastAPI:
     """The app serving the models in ``model_dirs`` (name -> model directory), loaded now.
 
-    Raises :class:`attnkit.errors.CheckpointError` (naming the directory) for a directory that is not a model.
+    Each is loaded by its task (translate, classify, match). Raises :class:`attnkit.errors.CheckpointError`
+    (naming the directory) for a directory that is not a model.
     """
     if not model_dirs:
         raise ValueError("create_app needs at least one model directory")
@@ -275,8 +436,13 @@ def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> 
         inference.close()
 
     app = FastAPI(title="attnkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Translate with saved attnkit models and get their attention maps. "
-                              "The explorer page is at `/`.")
+                  description="Translate, classify documents and match texts with saved attnkit models, and "
+                              "get their attention: `GET /models` says which endpoint serves each model. "
+                              "The explorer page is at `/`.",
+                  openapi_tags=[{"name": "server", "description": "health, models and limits"},
+                                {"name": "translate", "description": "translation models (rnn, transformer)"},
+                                {"name": "classify", "description": "document classifiers (han, classifier)"},
+                                {"name": "match", "description": "text matchers (matcher)"}])
     _add_error_handlers(app, limits)
     _add_routes(app, models, limits, inference)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,24 +1,35 @@
 """The server's limits and the JSON shapes of its requests and answers (these make the OpenAPI schema).
 
-Legend: N sentences, K hypotheses per sentence (n-best), T target tokens, S source tokens.
+Legend: N sentences (translate) or texts/pairs (classify, match), K hypotheses per sentence (n-best),
+T target tokens, S source tokens; a document has sentences of words; a pair has words A of ``a``, B of ``b``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AttentionLayer",
+    "ClassifierInfo",
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ClassifyResult",
     "ErrorResponse",
     "HealthResponse",
     "Hypothesis",
     "Limits",
     "LimitsInfo",
+    "MatchRequest",
+    "MatchResponse",
+    "MatchResult",
+    "MatcherInfo",
     "ModelInfo",
     "ModelsResponse",
     "SentenceResult",
+    "TextPair",
     "TranslateRequest",
     "TranslateResponse",
 ]
@@ -30,11 +41,12 @@ _HARD_MAX_BEAM = 1_000
 
 @dataclass(frozen=True)
 class Limits:
-    """What one ``POST /translate`` may ask for; over a limit the server answers 413 or 422, over time 503.
+    """What one request may ask for; over a limit the server answers 413 or 422, over time 503.
 
-    ``max_chars`` is per sentence (a model's own ``data.max_len`` applies too, whichever is smaller),
-    ``max_batch`` counts sentences per request, ``timeout_s`` bounds the wait for a translation,
-    queueing behind other requests included.
+    ``max_chars`` is per text: a sentence to translate (a translation model's own ``data.max_len``
+    applies too, whichever is smaller), a document to classify, either text of a pair to match.
+    ``max_batch`` counts sentences, documents or pairs per request, ``max_beam`` bounds translation
+    beams, ``timeout_s`` bounds the wait for an answer, queueing behind other requests included.
     """
 
     max_chars: int = 1000
@@ -47,10 +59,10 @@ class Limits:
             if not value > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {value!r}")
 
-    @property
-    def max_body_bytes(self) -> int:
-        """A request body larger than a full batch of full sentences (4 bytes a character, JSON slack)."""
-        return self.max_batch * (self.max_chars * 4 + 16) + 65_536
+    def max_body_bytes(self, texts_per_item: int = 1) -> int:
+        """A request body larger than a full batch of full texts (4 bytes a character, JSON slack);
+        ``texts_per_item`` is 2 for pairs."""
+        return self.max_batch * texts_per_item * (self.max_chars * 4 + 16) + 65_536
 
 
 # --------------------------------------------------------------------------- requests
@@ -69,6 +81,39 @@ class TranslateRequest(BaseModel):
     n_best: int | None = Field(None, ge=1, le=_HARD_MAX_BEAM,
                                description="hypotheses per sentence; default the model's; at most beam")
     attention: bool = Field(False, description="also return tokens and the attention map of every hypothesis")
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"model": "debian_han", "texts": ["A library to parse YAML. It is written in C."],
+                      "attention": True}]})
+
+    model: str | None = Field(None, min_length=1, max_length=200,
+                              description="a classifier from GET /models; may be left out when the server has one")
+    texts: list[str] = Field(..., min_length=1, max_length=_HARD_MAX_SENTENCES,
+                             description="non-empty documents (sentences are split by the server); at most the "
+                                         "server's max_batch, each at most max_chars characters")
+    attention: bool = Field(False, description="also return the words and their word and sentence weights")
+
+
+class TextPair(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    a: str = Field(..., description="non-empty text, at most max_chars characters")
+    b: str = Field(..., description="non-empty text, at most max_chars characters")
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"model": "bible_matcher", "pairs": [{"a": "In the beginning God created the heaven.",
+                                                           "b": "Au commencement Dieu créa les cieux."}],
+                      "attention": True}]})
+
+    model: str | None = Field(None, min_length=1, max_length=200,
+                              description="a matcher from GET /models; may be left out when the server has one")
+    pairs: list[TextPair] = Field(..., min_length=1, max_length=_HARD_MAX_SENTENCES,
+                                  description="text pairs; at most the server's max_batch")
+    attention: bool = Field(False, description="also return the words of both texts and their co-attention")
 
 
 # --------------------------------------------------------------------------- answers
@@ -105,8 +150,47 @@ class TranslateResponse(BaseModel):
     elapsed_ms: float = Field(..., description="time spent translating, queueing excluded")
 
 
+class ClassifyResult(BaseModel):
+    label: str = Field(..., description="the most probable class")
+    probs: dict[str, float] = Field(..., description="every class's probability (4 decimals), in label order")
+    tokens: list[list[str]] | None = Field(
+        None, description="sentences of words as the model read them (cut at its limits; a flat model: one "
+                          "sentence); only with attention=true")
+    word_weights: list[list[float]] | None = Field(
+        None, description="same nesting as tokens, 4 decimals; each sentence's weights sum to 1 (a flat model: "
+                          "the document's); absent for a model that pools without weights")
+    sentence_weights: list[float] | None = Field(
+        None, description="one per sentence, summing to 1; hierarchical models (han) only")
+
+
+class ClassifyResponse(BaseModel):
+    model: str
+    results: list[ClassifyResult] = Field(..., description="[N] in request order")
+    elapsed_ms: float = Field(..., description="time spent classifying, queueing excluded")
+
+
+class MatchResult(BaseModel):
+    label: str = Field(..., description="'match' or 'different'")
+    probs: dict[str, float] = Field(..., description="both classes' probabilities (4 decimals)")
+    tokens_a: list[str] | None = Field(None, description="[A] words of a as the model read them; attention=true")
+    tokens_b: list[str] | None = Field(None, description="[B] words of b; only with attention=true")
+    attn_ab: list[list[float]] | None = Field(
+        None, description="[A, B] row i: how word i of a attends over the words of b (sums to 1), 4 decimals; "
+                          "absent for a matcher without co-attention")
+    attn_ba: list[list[float]] | None = Field(None, description="[B, A] the other direction")
+
+
+class MatchResponse(BaseModel):
+    model: str
+    results: list[MatchResult] = Field(..., description="[N] in request order")
+    elapsed_ms: float = Field(..., description="time spent matching, queueing excluded")
+
+
 class ModelInfo(BaseModel):
+    """A translation model (``task: translate``), served at ``POST /translate``."""
+
     name: str
+    task: Literal["translate"] = "translate"
     family: str = Field(..., description="rnn or transformer")
     decoder: str = Field(..., description="bahdanau, luong or none (rnn); transformer")
     score: str | None = Field(..., description="attention score; null for the fixed-context decoder 'none'")
@@ -124,6 +208,41 @@ class ModelInfo(BaseModel):
     max_len: int = Field(..., description="the model's own limit on characters per sentence")
 
 
+class ClassifierInfo(BaseModel):
+    """A document classifier (``task: classify``), served at ``POST /classify``."""
+
+    name: str
+    task: Literal["classify"] = "classify"
+    family: str = Field(..., description="han (sentences of words) or classifier (a flat Transformer)")
+    labels: list[str] = Field(..., description="the classes, in the order of probs")
+    pooling: str = Field(..., description="attention, mean, max or cls")
+    embed_dim: int
+    hidden_dim: int | None = Field(None, description="han only")
+    num_heads: int | None = Field(None, description="classifier only")
+    encoder_layers: int | None = Field(None, description="classifier only")
+    vocab: int = Field(..., description="words in the vocabulary")
+    max_sentences: int | None = Field(None, description="sentences read per document (han); later ones are dropped")
+    max_words: int = Field(..., description="words read per sentence (han) or per document (classifier)")
+
+
+class MatcherInfo(BaseModel):
+    """A text matcher (``task: match``), served at ``POST /match``."""
+
+    name: str
+    task: Literal["match"] = "match"
+    family: str = Field("matcher", description="matcher")
+    labels: list[str] = Field(..., description="the classes, in the order of probs")
+    coattention: bool = Field(..., description="whether answers can carry co-attention matrices")
+    score: str = Field(..., description="co-attention affinity: dot or general")
+    embed_dim: int
+    hidden_dim: int
+    vocab: int = Field(..., description="words in the vocabulary")
+    max_words: int = Field(..., description="words read per text; later ones are dropped")
+
+
+AnyModelInfo = Annotated[ModelInfo | ClassifierInfo | MatcherInfo, Field(discriminator="task")]
+
+
 class LimitsInfo(BaseModel):
     max_chars: int
     max_batch: int
@@ -132,7 +251,7 @@ class LimitsInfo(BaseModel):
 
 
 class ModelsResponse(BaseModel):
-    models: list[ModelInfo]
+    models: list[AnyModelInfo] = Field(..., description="every model with its task: translate, classify or match")
     limits: LimitsInfo
 
 

@@ -1,20 +1,26 @@
-// attnkit explorer: translate with a served model and inspect the attention of each hypothesis.
-// Plain JS, no dependencies. The heatmap is four canvases in a scrolling CSS grid: source labels (x axis,
-// sticky on top), target labels (y axis, sticky on the left), the cells (drawn once per map and zoom as
-// one pixel per cell, scaled up) and an overlay redrawn on hover (row/column bands, the cell's outline).
+// attnkit explorer: use a served model and inspect its attention. Translation models: the hypotheses and
+// the attention map of each. Document classifiers: the class probabilities and the document with its words
+// shaded by attention (Yang et al. 2016, fig. 5). Text matchers: the verdict and the co-attention matrix.
+// Plain JS, no dependencies. The heatmap (translation and matching) is four canvases in a scrolling CSS
+// grid: column labels (x axis, sticky on top), row labels (y axis, sticky on the left), the cells (drawn
+// once per map and zoom as one pixel per cell, scaled up) and an overlay redrawn on hover (row/column
+// bands, the cell's outline).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const el = {
-    form: $("translate-form"), model: $("model"), modelInfo: $("model-info"), input: $("input"),
+    form: $("query-form"), model: $("model"), modelInfo: $("model-info"), input: $("input"),
     beam: $("beam"), nBest: $("n-best"), submit: $("submit"), status: $("status"), server: $("server"),
     results: $("results"), hypotheses: $("hypotheses"), viewer: $("viewer"), title: $("map-title"),
     layerPicker: $("layer-picker"), layer: $("layer"), zoom: $("zoom"), zoomIn: $("zoom-in"),
     zoomOut: $("zoom-out"), zoomFit: $("zoom-fit"), colorbar: $("colorbar"), scroll: $("heatmap-scroll"),
     heatmap: $("heatmap"), xlabels: $("xlabels"), ylabels: $("ylabels"), cells: $("cells"),
     overlay: $("overlay"), info: $("hover-info"), tooltip: $("tooltip"), absolute: $("absolute"),
-    scaleMax: $("scale-max"),
+    scaleMax: $("scale-max"), corner: $("corner"), document: $("document"), textA: $("text-a"),
+    textB: $("text-b"), prediction: $("prediction"), verdict: $("verdict"), probs: $("probs"),
+    documentView: $("document-view"), doc: $("doc"), docInfo: $("doc-info"), docLegend: $("doc-legend"),
+    directionPicker: $("direction-picker"), direction: $("direction"),
   };
   const cellBox = el.cells.parentElement;
 
@@ -23,9 +29,13 @@
   const HOT = "#e8590c", HOT_BAND = "rgba(232, 89, 12, 0.16)", INK = "#1c2430", MUTED = "#667085";
   const FONT = '"DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace';
 
+  const WORD_RGB = [31, 119, 180], SENTENCE_RGB = [214, 39, 40];  // as attnkit.viz.highlight draws them
+  const TOP_CLASSES = 8;  // classes listed with a bar; the rest are summed up in one line
+  const VERBS = { translate: "Translate", classify: "Classify", match: "Match" };
+
   const state = {
-    models: [], limits: null, response: null, sentence: 0, hyp: 0, layer: -1,
-    map: null, cell: 16, layout: null, hover: null,
+    models: [], limits: null, task: "translate", view: null, response: null, sentence: 0, hyp: 0, layer: -1,
+    pair: null, direction: "ab", map: null, cell: 16, layout: null, hover: null,
   };
 
   // ------------------------------------------------------------------ colour scale (weight 0..1)
@@ -72,6 +82,10 @@
     if (text !== undefined) n.textContent = text;
     return n;
   }
+  const rgba = (rgb, alpha) => `rgba(${rgb[0]}, ${rgb[1]}, ${rgb[2]}, ${clamp(alpha, 0, 1).toFixed(3)})`;
+  const postJSON = (url, body) => getJSON(url, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
   async function getJSON(url, options) {
     const res = await fetch(url, options);
     let body = null;
@@ -89,10 +103,12 @@
       const data = await getJSON("/models");
       state.models = data.models;
       state.limits = data.limits;
-      el.model.replaceChildren(...data.models.map((m) => new Option(m.name, m.name)));
+      const tasks = new Set(data.models.map(taskOf));
+      el.model.replaceChildren(...data.models.map((m) =>
+        new Option(tasks.size > 1 ? `${m.name} (${taskOf(m)})` : m.name, m.name)));
       const l = data.limits;
       el.server.textContent = `${data.models.length} model${data.models.length > 1 ? "s" : ""} · ` +
-        `≤ ${l.max_chars} characters × ${l.max_batch} sentences · beam ≤ ${l.max_beam}`;
+        `≤ ${l.max_chars} characters × ${l.max_batch} texts · beam ≤ ${l.max_beam}`;
       el.beam.max = l.max_beam;
       el.nBest.max = l.max_beam;
       modelChanged();
@@ -101,9 +117,22 @@
       setStatus(`could not list the models (${err.message})`, true);
     }
   }
+  const taskOf = (m) => m.task || "translate";
+
   function modelChanged() {
     const m = state.models.find((x) => x.name === el.model.value);
     if (!m) return;
+    const task = taskOf(m);
+    if (task !== state.task) {  // another kind of model: other inputs, and the old answer no longer applies
+      state.task = task;
+      for (const n of document.querySelectorAll("[data-task]")) n.hidden = n.dataset.task !== task;
+      for (const panel of [el.results, el.viewer, el.prediction, el.documentView]) panel.hidden = true;
+      el.tooltip.hidden = true;
+      setStatus("");
+    }
+    el.submit.textContent = VERBS[task];
+    if (task === "classify") { el.modelInfo.textContent = classifierSummary(m); return; }
+    if (task === "match") { el.modelInfo.textContent = matcherSummary(m); return; }
     const attn = m.decoder === "none" ? "no attention" : `${m.decoder} (${m.score}` +
       (m.num_heads > 1 ? `, ${m.num_heads} heads` : "") + ")";
     const family = m.cell ? `${m.family}/${m.cell}` : m.family;
@@ -113,36 +142,57 @@
     el.beam.value = Math.min(m.beam, state.limits.max_beam);
     el.nBest.value = Math.min(3, el.beam.value);
   }
+  function labelList(labels) {
+    return labels.length <= 6 ? labels.join(", ") : `${labels.slice(0, 5).join(", ")}, … (${labels.length})`;
+  }
+  function classifierSummary(m) {
+    const reads = m.max_sentences ? `≤ ${m.max_sentences} sentences × ${m.max_words} words`
+      : `≤ ${m.max_words} words`;
+    const arch = m.family === "han" ? `han (hidden ${m.hidden_dim})` : `classifier (${m.encoder_layers} layers × ` +
+      `${m.num_heads} heads)`;
+    return `${arch} · ${m.pooling} pooling · ${m.labels.length} classes: ${labelList(m.labels)} · ` +
+      `vocab ${m.vocab} · reads ${reads}`;
+  }
+  function matcherSummary(m) {
+    const attn = m.coattention ? `co-attention (${m.score})` : "no co-attention";
+    return `matcher · ${attn} · ${labelList(m.labels)} · vocab ${m.vocab} · reads ≤ ${m.max_words} words a text`;
+  }
 
-  // ------------------------------------------------------------------ translate
+  // ------------------------------------------------------------------ submit
   async function submit(event) {
     event.preventDefault();
+    const run = { translate: submitTranslate, classify: submitClassify, match: submitMatch }[state.task];
+    el.submit.disabled = true;
+    el.heatmap.dataset.drawn = "0";
+    const started = performance.now();
+    const took = (data) => `model ${fmt(data.elapsed_ms, 0)} ms · round trip ${fmt(performance.now() - started, 0)} ms`;
+    try {
+      await run(took);
+    } catch (err) {
+      setStatus(err.message, true);
+    } finally {
+      el.submit.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ translate
+  async function submitTranslate(took) {
     const sentences = el.input.value.split("\n").filter((s) => s.trim() !== "");
     if (!sentences.length) { setStatus("type a sentence first", true); return; }
     const body = {
       model: el.model.value || null, sentences, attention: true,
       beam: Number(el.beam.value) || null, n_best: Number(el.nBest.value) || null,
     };
-    el.submit.disabled = true;
-    el.heatmap.dataset.drawn = "0";
     setStatus("translating…");
-    const started = performance.now();
-    try {
-      const data = await getJSON("/translate", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      });
-      const hyps = data.translations.reduce((n, t) => n + t.hypotheses.length, 0);
-      setStatus(`${hyps} hypothes${hyps === 1 ? "is" : "es"} · model ${fmt(data.elapsed_ms, 0)} ms · ` +
-        `round trip ${fmt(performance.now() - started, 0)} ms`);
-      state.response = data;
-      state.layer = -1;
-      renderHypotheses();
-      select(0, 0, true);
-    } catch (err) {
-      setStatus(err.message, true);
-    } finally {
-      el.submit.disabled = false;
-    }
+    const data = await postJSON("/translate", body);
+    const hyps = data.translations.reduce((n, t) => n + t.hypotheses.length, 0);
+    setStatus(`${hyps} hypothes${hyps === 1 ? "is" : "es"} · ${took(data)}`);
+    state.response = data;
+    state.view = "translate";
+    state.layer = -1;
+    el.directionPicker.hidden = true;
+    renderHypotheses();
+    select(0, 0, true);
   }
 
   function renderHypotheses() {
@@ -193,6 +243,10 @@
   }
 
   function currentMap() {
+    return state.view === "match" ? pairMap() : translationMap();
+  }
+
+  function translationMap() {
     const t = state.response.translations[state.sentence];
     const h = t.hypotheses[state.hyp];
     const layer = state.layer >= 0 && h.attention_layers ? h.attention_layers[state.layer] : null;
@@ -200,6 +254,150 @@
       weights: layer ? layer.weights : (h.attention || []), rows: h.tgt_tokens || [], cols: h.src_tokens || [],
       title: `Attention of #${state.hyp + 1} “${h.text.length > 60 ? h.text.slice(0, 59) + "…" : h.text}”` +
         (layer ? ` · layer ${layer.layer} head ${layer.head}` : ""),
+      rowName: "target", colName: "source",
+      help: "Rows are target tokens, columns source tokens. Hover a cell: how much that target token " +
+        "attended to that source token.",
+      empty: "This hypothesis has no attention map (a model without attention, or an empty input).",
+    };
+  }
+
+  // ------------------------------------------------------------------ prediction (classify, match)
+  function renderPrediction(result) {
+    el.verdict.textContent = result.label;
+    const ranked = Object.entries(result.probs).sort((x, y) => y[1] - x[1]);
+    const items = ranked.slice(0, TOP_CLASSES).map(([name, p]) => {
+      const item = node("li", name === result.label ? "prob best" : "prob");
+      const bar = node("span", "bar"), fill = node("span", "fill");
+      fill.style.width = `${(clamp(p, 0, 1) * 100).toFixed(1)}%`;
+      bar.append(fill);
+      item.append(node("span", "name", name), bar, node("span", "value", fmt(p, 3)));
+      item.dataset.label = name;
+      item.dataset.prob = p;
+      return item;
+    });
+    const rest = ranked.slice(TOP_CLASSES);
+    if (rest.length) {
+      const total = rest.reduce((sum, [, p]) => sum + p, 0);
+      items.push(node("li", "prob more muted", `+ ${rest.length} more classes, together ${fmt(total, 3)}`));
+    }
+    el.probs.replaceChildren(...items);
+    el.prediction.hidden = false;
+  }
+
+  // ------------------------------------------------------------------ classify
+  async function submitClassify(took) {
+    const text = el.document.value;
+    if (!text.trim()) { setStatus("type a document first", true); return; }
+    el.doc.dataset.drawn = "0";
+    setStatus("classifying…");
+    const data = await postJSON("/classify", { model: el.model.value || null, texts: [text], attention: true });
+    if (state.task !== "classify") return;  // another kind of model was picked meanwhile
+    const result = data.results[0];
+    setStatus(`${result.label} (p ${fmt(result.probs[result.label], 3)}) · ${took(data)}`);
+    renderPrediction(result);
+    renderDocument(result);
+  }
+
+  // A document as in the HAN paper's figure: one line per sentence, a bar shaded by the sentence weight,
+  // then its words, each on a background shaded by its weight times the square root of its sentence's
+  // weight (both relative to their largest), so that only the important words of important sentences stand out.
+  function renderDocument(result) {
+    const tokens = result.tokens || [], words = result.word_weights, sentences = result.sentence_weights;
+    const topSentence = sentences ? Math.max(...sentences) : 0;
+    const lines = tokens.map((sentence, i) => {
+      const line = node("div", sentences ? "line" : "line flat");
+      const s = sentences ? sentences[i] : 1;
+      const scale = sentences ? (topSentence > 0 ? Math.sqrt(s / topSentence) : 0) : 1;
+      if (sentences) {
+        const bar = node("span", "sent-bar");
+        bar.style.backgroundColor = rgba(SENTENCE_RGB, topSentence > 0 ? s / topSentence : 0);
+        bar.dataset.sentence = i;
+        bar.dataset.weight = s;
+        line.append(bar);
+      }
+      const text = node("span", "words");
+      const row = words ? words[i] || [] : [];
+      const topWord = Math.max(0, ...row);
+      sentence.forEach((word, j) => {
+        const span = node("span", "word", word);
+        span.dataset.sentence = i;
+        span.dataset.word = j;
+        if (words) {
+          const shade = topWord > 0 ? (row[j] || 0) / topWord * scale : 0;
+          span.style.backgroundColor = rgba(WORD_RGB, shade);
+          span.classList.toggle("dark", shade > 0.6);
+          span.dataset.weight = row[j] || 0;
+          span.dataset.shade = shade.toFixed(4);
+        }
+        text.append(span, j + 1 < sentence.length ? " " : "");
+      });
+      line.append(text);
+      return line;
+    });
+    el.doc.replaceChildren(...lines);
+    el.docLegend.hidden = !words;
+    el.docInfo.textContent = words ? "Hover a word to see its weight" + (sentences ? ", a bar its sentence's." : ".")
+      : "This model pools its words without weights: there is no attention to show.";
+    el.doc.dataset.sentences = tokens.length;
+    el.doc.dataset.words = tokens.reduce((n, s) => n + s.length, 0);
+    el.doc.dataset.drawn = "1";
+    el.documentView.hidden = false;
+  }
+
+  function hoverDocument(target, clientX, clientY) {
+    const ds = el.doc.dataset;
+    const hot = target && target.closest ? target.closest(".word[data-weight], .sent-bar") : null;
+    if (!hot) {
+      delete ds.hoverSentence; delete ds.hoverWord;
+      el.tooltip.hidden = true;
+      return;
+    }
+    const i = Number(hot.dataset.sentence), weight = Number(hot.dataset.weight);
+    const bar = el.doc.querySelectorAll(".line")[i].querySelector(".sent-bar");
+    const ofSentence = bar ? ` · sentence ${i + 1}: ${fmt(bar.dataset.weight)}` : "";
+    ds.hoverSentence = i;
+    if (hot.classList.contains("word")) {
+      ds.hoverWord = hot.dataset.word;
+      el.docInfo.replaceChildren("word ", node("b", "", hot.textContent),
+        ` (sentence ${i + 1}, word ${Number(hot.dataset.word) + 1}): weight ${fmt(weight)}${ofSentence}`);
+      el.tooltip.textContent = `${hot.textContent}  ${fmt(weight)}${ofSentence}`;
+    } else {
+      delete ds.hoverWord;
+      el.docInfo.replaceChildren(`sentence ${i + 1}: weight ${fmt(weight)}`);
+      el.tooltip.textContent = `sentence ${i + 1}  ${fmt(weight)}`;
+    }
+    el.tooltip.hidden = false;
+    moveTooltip(clientX, clientY);
+  }
+
+  // ------------------------------------------------------------------ match
+  async function submitMatch(took) {
+    const a = el.textA.value, b = el.textB.value;
+    if (!a.trim() || !b.trim()) { setStatus("type both texts first", true); return; }
+    setStatus("matching…");
+    const data = await postJSON("/match", { model: el.model.value || null, pairs: [{ a, b }], attention: true });
+    if (state.task !== "match") return;  // another kind of model was picked meanwhile
+    const result = data.results[0];
+    setStatus(`${result.label} (p ${fmt(result.probs[result.label], 3)}) · ${took(data)}`);
+    renderPrediction(result);
+    state.pair = result;
+    state.view = "match";
+    state.direction = el.direction.value = "ab";
+    el.layerPicker.hidden = true;
+    el.directionPicker.hidden = !result.attn_ab;
+    showMap(true);
+  }
+
+  function pairMap() {
+    const p = state.pair, ab = state.direction === "ab";
+    const [rowName, colName] = ab ? ["a", "b"] : ["b", "a"];
+    return {
+      weights: (ab ? p.attn_ab : p.attn_ba) || [], rows: (ab ? p.tokens_a : p.tokens_b) || [],
+      cols: (ab ? p.tokens_b : p.tokens_a) || [], rowName, colName,
+      title: `Co-attention ${rowName} → ${colName}: each word of ${rowName} over the words of ${colName}`,
+      help: `Rows are the words of ${rowName}, columns the words of ${colName}. Hover a cell: how much that ` +
+        `word of ${rowName} attended to that word of ${colName}.`,
+      empty: "This matcher compares the texts without co-attention: there is no matrix to show.",
     };
   }
 
@@ -214,6 +412,9 @@
     state.hover = null;
     el.viewer.hidden = false;
     el.title.textContent = state.map.title;
+    el.info.textContent = state.map.help;
+    el.corner.title = `rows: ${state.map.rowName} tokens · columns: ${state.map.colName} tokens`;
+    el.tooltip.hidden = true;
     if (resetZoom) state.cell = clamp(fitCell(state.map), DEFAULT_MIN_CELL, DEFAULT_MAX_CELL);
     draw();
     if (resetZoom) { el.scroll.scrollLeft = 0; el.scroll.scrollTop = 0; }
@@ -253,7 +454,7 @@
     el.heatmap.dataset.cols = cols;
     if (!rows || !cols || !map.weights.length) {
       el.heatmap.hidden = true;
-      el.info.textContent = "This hypothesis has no attention map (a model without attention, or an empty input).";
+      el.info.textContent = map.empty;
       el.heatmap.dataset.drawn = "0";
       return;
     }
@@ -377,9 +578,13 @@
     ds.hoverRow = hover.row ?? "";
     ds.hoverCol = hover.col ?? "";
     const parts = [];
-    if (hover.row !== null) parts.push("target ", node("b", "", shown(map.rows[hover.row])), ` (row ${hover.row + 1})`);
+    if (hover.row !== null) {
+      parts.push(`${map.rowName} `, node("b", "", shown(map.rows[hover.row])), ` (row ${hover.row + 1})`);
+    }
     if (hover.row !== null && hover.col !== null) parts.push(" ← ");
-    if (hover.col !== null) parts.push("source ", node("b", "", shown(map.cols[hover.col])), ` (column ${hover.col + 1})`);
+    if (hover.col !== null) {
+      parts.push(`${map.colName} `, node("b", "", shown(map.cols[hover.col])), ` (column ${hover.col + 1})`);
+    }
     let tip = "";
     if (hover.row !== null && hover.col !== null) {
       const w = (map.weights[hover.row] || [])[hover.col] || 0;
@@ -423,9 +628,13 @@
   // ------------------------------------------------------------------ events
   el.form.addEventListener("submit", submit);
   el.model.addEventListener("change", modelChanged);
-  el.input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) el.form.requestSubmit();
+  el.form.addEventListener("keydown", (e) => {
+    if (e.target.tagName === "TEXTAREA" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) el.form.requestSubmit();
   });
+  el.direction.addEventListener("change", () => { state.direction = el.direction.value; showMap(false); });
+  el.doc.addEventListener("mouseover", (e) => hoverDocument(e.target, e.clientX, e.clientY));
+  el.doc.addEventListener("mousemove", (e) => moveTooltip(e.clientX, e.clientY));
+  el.doc.addEventListener("mouseleave", () => hoverDocument(null));
   el.absolute.addEventListener("change", () => state.map && draw());
   el.layer.addEventListener("change", () => { state.layer = Number(el.layer.value); showMap(false); });
   el.zoom.addEventListener("input", () => zoomTo(Number(el.zoom.value)));
