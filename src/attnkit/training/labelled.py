@@ -51,7 +51,7 @@ def _examples(model_dir: Path, split: str, file: str | None):
                 else load_documents_split(d, split))
         return [x.text for x in docs], [x.label for x in docs], DocumentClassifier.from_dir(model_dir)
     pairs = (read_text_pairs(file, a_field=f"{d.text_field}_a", b_field=f"{d.text_field}_b",
-                             label_field=d.label_field) if file else load_pairs_split(d, split, seed=config.seed))
+                             label_field=d.label_field) if file else load_pairs_split(d, split))
     return [(p.a, p.b) for p in pairs], [PAIR_LABELS[p.label] for p in pairs], PairMatcher.from_dir(model_dir)
 
 
