@@ -38,7 +38,7 @@ from attnkit.training.checkpoint import load_weights
 from attnkit.training.tasks import Task
 
 __all__ = ["ClassificationTask", "DocumentClassifier", "MatchPrediction", "MatchingTask", "PairMatcher",
-           "Prediction", "build_labelled_model", "load_documents_split",
+           "Prediction", "build_labelled_model", "dev_subset", "load_documents_split",
            "load_pairs_split"]
 
 log = logging.getLogger("attnkit")
@@ -101,6 +101,14 @@ def build_labelled_model(config: Config, vocab_size: int, num_classes: int) -> n
         kwargs["num_layers"] = kwargs.pop("encoder_layers")
         return create_model("transformer_classifier", vocab_size=vocab_size, num_classes=num_classes, **kwargs)
     return create_model(config.model.family, vocab_size=vocab_size, num_classes=num_classes, **kwargs)
+
+
+def dev_subset(items: list, limit: int | None) -> list:
+    """At most ``limit`` items spread evenly over ``items`` (deterministic). Corpora are stored in an order
+    (WordNet by part of speech, Debian by package), so a prefix would cover only a few classes."""
+    if limit is None or len(items) <= limit:
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 # --------------------------------------------------------------------------- predictors
@@ -282,7 +290,7 @@ class ClassificationTask(_LabelledTask):
     def prepare(self, resuming: bool) -> None:
         cfg = self.config
         self.train_docs = load_documents_split(cfg.data, "train")
-        self.dev_docs = load_documents_split(cfg.data, "dev")[: cfg.train.eval_max_sentences]
+        self.dev_docs = dev_subset(load_documents_split(cfg.data, "dev"), cfg.train.eval_max_sentences)
         if len({d.label for d in self.train_docs}) < 2:
             raise DataError("the training documents have fewer than two labels; a classifier needs at least two")
         self._vocab(resuming, [d.text for d in self.train_docs], [d.label for d in self.train_docs])
@@ -322,7 +330,7 @@ class MatchingTask(_LabelledTask):
     def prepare(self, resuming: bool) -> None:
         cfg = self.config
         self.train_pairs = load_pairs_split(cfg.data, "train")
-        self.dev_pairs = load_pairs_split(cfg.data, "dev")[: cfg.train.eval_max_sentences]
+        self.dev_pairs = dev_subset(load_pairs_split(cfg.data, "dev"), cfg.train.eval_max_sentences)
         names = [PAIR_LABELS[p.label] for p in self.train_pairs]
         self._vocab(resuming, [t for p in self.train_pairs for t in (p.a, p.b)], names)
         self.predictor = PairMatcher(nn.Identity(), self.vocab, self.labels, cfg)
