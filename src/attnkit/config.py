@@ -164,6 +164,10 @@ class TrainConfig(_Section):
     plateau_patience: int = Field(2, ge=0, description="evaluations without improvement before decaying")
     min_lr: float = Field(1e-5, ge=0)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
+    guided_alignment: float = Field(0.0, ge=0, description=(
+        "weight lambda of guided alignment (supervised attention; Chen et al. 2016): adds lambda * "
+        "cross-entropy between the gold alignment (uniform over each target token's possible links) and the "
+        "attention to the training loss; needs a corpus with gold alignments (dates); 0 = off"))
     clip_norm: float | None = Field(1.0, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     eval_every: int = Field(500, gt=0)

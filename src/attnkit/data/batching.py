@@ -91,6 +91,11 @@ class Batch:
         tgt_in: ``[B, T]`` long, BOS + target (decoder input); tgt_out: ``[B, T]`` long, target + EOS
         (what to predict); tgt_mask: ``[B, T]`` bool, True = real token.
         indices: positions of the pairs in the corpus, in batch order.
+        align: ``[B, T, S]`` float or None: gold attention for guided alignment, row ``t`` the target of
+        the attention that predicts ``tgt_out[:, t]``; each row sums to 1 or is all zeros (no gold: the
+        EOS row, unlinked tokens, padding).
+        align_weight: the weight of the guided-alignment term that ``loss()`` uses for this batch
+        (0 = off; :class:`~attnkit.training.tasks.TranslationTask` sets ``train.guided_alignment``).
     """
 
     src: Tensor
@@ -99,6 +104,8 @@ class Batch:
     tgt_out: Tensor
     tgt_mask: Tensor
     indices: list[int]
+    align: Tensor | None = None
+    align_weight: float = 0.0
 
     @property
     def ntokens(self) -> int:
@@ -114,15 +121,37 @@ class Batch:
         return Batch(**moved)
 
 
+def _pad_alignments(align: Sequence[Tensor], src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]],
+                   width: tuple[int, int]) -> Tensor:
+    """Stack per-example gold matrices ``[T_i, S_i]`` (``T_i`` target tokens without EOS, ``S_i`` source
+    tokens) into a zero-padded ``[B, T, S]`` tensor, ``(T, S) = width``; the EOS row stays zero."""
+    out = torch.zeros(len(align), *width)  # [B, T, S]
+    for b, (gold, src, tgt) in enumerate(zip(align, src_ids, tgt_ids, strict=True)):
+        gold = torch.as_tensor(gold, dtype=torch.float32)
+        if gold.shape != (len(tgt), len(src)):
+            raise ValueError(f"gold alignment {b} has shape {list(gold.shape)}; expected [target tokens, source "
+                             f"tokens] = [{len(tgt)}, {len(src)}]")
+        out[b, : len(tgt), : len(src)] = gold
+    return out
+
+
 def make_batch(src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]],
-               indices: Sequence[int]) -> Batch:
-    """Pad token ids (without BOS/EOS) into a :class:`Batch`, adding BOS to ``tgt_in`` and EOS to ``tgt_out``."""
+               indices: Sequence[int], *, align: Sequence[Tensor] | None = None, align_weight: float = 0.0) -> Batch:
+    """Pad token ids (without BOS/EOS) into a :class:`Batch`, adding BOS to ``tgt_in`` and EOS to ``tgt_out``.
+
+    ``align``: optional gold attention per example, ``[len(tgt_ids[i]), len(src_ids[i])]`` (as
+    :func:`attnkit.data.alignment_targets.gold_alignment_matrix` builds it), padded into ``Batch.align``;
+    ``align_weight`` becomes ``Batch.align_weight``.
+    """
     if not len(src_ids) == len(tgt_ids) == len(indices):
         raise ValueError(f"make_batch got {len(src_ids)} sources, {len(tgt_ids)} targets and "
                          f"{len(indices)} indices; they must match")
+    if align is not None and len(align) != len(src_ids):
+        raise ValueError(f"make_batch got {len(align)} gold alignments for {len(src_ids)} pairs; they must match")
     src = pad(src_ids)  # [B, S]
     tgt_in = pad([[BOS, *t] for t in tgt_ids])  # [B, T]
     tgt_out = pad([[*t, EOS] for t in tgt_ids])  # [B, T]
+    gold = None if align is None else _pad_alignments(align, src_ids, tgt_ids, (tgt_out.shape[1], src.shape[1]))
     return Batch(
         src=src,
         src_mask=_lengths_mask([len(s) for s in src_ids], src.shape[1]),
@@ -130,4 +159,6 @@ def make_batch(src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]
         tgt_out=tgt_out,
         tgt_mask=_lengths_mask([len(t) + 1 for t in tgt_ids], tgt_out.shape[1]),
         indices=[int(i) for i in indices],
+        align=gold,
+        align_weight=float(align_weight),
     )

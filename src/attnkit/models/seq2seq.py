@@ -10,6 +10,10 @@
   2014) that attention replaced: ``C`` is the encoder's final state, fed at every step. Its ``attn``
   is all zeros, returned so every decoder speaks the same protocol.
 
+Guided alignment (Chen et al. 2016; Liu et al. 2016): when a batch carries gold attention
+(``batch.align``) and a positive weight, ``loss`` adds ``weight * CE(gold, attention)`` per supervised
+target token (:func:`guided_alignment_loss`); the Transformer shares the same functions.
+
 All decoders speak the step protocol of :mod:`attnkit.decoding`: ``encode(src, src_mask) -> state``,
 ``decode_step(tokens, state) -> (log_probs, state, attn)``; state tensors are batch-first.
 
@@ -33,10 +37,14 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from attnkit.attention import Attention
 from attnkit.models.registry import register_model
 
-__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "rnn_seq2seq", "sequence_loss"]
+__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_guided_alignment",
+           "guidance_weight", "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
 
 DECODERS = ("bahdanau", "luong", "none")
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+# Attention weights are floored before the log of the guided-alignment loss: a gold cell whose weight
+# underflowed to 0 then costs -log(1e-12) ~ 27.6 instead of infinity (and passes no gradient).
+ATTN_FLOOR = 1e-12
 
 
 @dataclass
@@ -53,10 +61,11 @@ class RNNState:
 
 
 class LossOutput(NamedTuple):
-    loss: Tensor  # scalar: mean (label-smoothed) cross-entropy per target token
+    loss: Tensor  # scalar: mean (label-smoothed) cross-entropy per target token (+ weighted guided alignment)
     nll: Tensor  # scalar: summed negative log-likelihood (no smoothing), for perplexity
     ntokens: int
     attn: Tensor  # [B, T, S] teacher-forced attention
+    align_loss: Tensor | None = None  # scalar, unweighted guided-alignment loss (None: not computed)
 
 
 class RNNEncoder(nn.Module):
@@ -197,10 +206,21 @@ class RNNSeq2Seq(nn.Module):
             attns.append(attn)
         return self.generator(torch.stack(features, 1)), torch.stack(attns, 1)  # [B, T, V], [B, T, S]
 
-    def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
-        """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``)."""
+    def loss(self, batch, label_smoothing: float = 0.0, guided_alignment: float | None = None) -> LossOutput:
+        """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``).
+
+        With gold attention on the batch (``batch.align``) and a positive weight (``guided_alignment``,
+        by default ``batch.align_weight``), the decoder attention is supervised too: see
+        :func:`add_guided_alignment`. ``nll`` and ``ntokens`` never include that term.
+        """
         logits, attn = self(batch.src, batch.src_mask, batch.tgt_in)
-        return sequence_loss(logits, batch.tgt_out, attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
+        out = sequence_loss(logits, batch.tgt_out, attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
+        weight = guidance_weight(batch, guided_alignment)
+        if weight == 0:
+            return out
+        if self.kind == "none":
+            raise ValueError("guided alignment needs attention; decoder 'none' has none (use bahdanau or luong)")
+        return add_guided_alignment(out, attn, batch.align, weight)
 
 
 def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, label_smoothing: float) -> LossOutput:
@@ -212,6 +232,44 @@ def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, la
     with torch.no_grad():
         nll = F.cross_entropy(flat, gold, ignore_index=pad_id, reduction="sum")
     return LossOutput(loss / max(ntokens, 1), nll, ntokens, attn)
+
+
+def guided_alignment_loss(attn: Tensor, gold: Tensor) -> Tensor:
+    """Guided alignment (Chen et al. 2016; Liu et al. 2016, the cross-entropy variant): the mean over
+    supervised target positions of ``-sum_s gold[b, t, s] * log attn[b, t, s]``.
+
+    A row of ``gold`` is a distribution over source positions (uniform over the gold links) or all zeros;
+    all-zero rows (no gold: EOS, unlinked tokens, padding) add nothing and are not counted. 0 when no
+    row is supervised.
+
+    Shapes:
+        attn ``[B, T, S]`` (rows sum to 1 over the real source positions), gold ``[B, T, S]`` -> scalar.
+    """
+    if attn.shape != gold.shape:
+        raise ValueError(f"attention {list(attn.shape)} and gold alignment {list(gold.shape)} must match")
+    dtype = torch.promote_types(attn.dtype, torch.float32)  # the floor and the log need at least float32
+    gold = gold.to(device=attn.device, dtype=dtype)
+    cross_entropy = -(gold * attn.to(dtype).clamp_min(ATTN_FLOOR).log()).sum(-1)  # [B, T]
+    supervised = (gold.sum(-1) > 0).sum()
+    return cross_entropy.sum() / supervised.clamp(min=1)
+
+
+def guidance_weight(batch, weight: float | None = None) -> float:
+    """The guided-alignment weight for ``batch``: ``weight`` if given, else ``batch.align_weight``;
+    0 when the batch has no gold attention (no ``align`` field, or None)."""
+    if getattr(batch, "align", None) is None:
+        return 0.0
+    weight = float(getattr(batch, "align_weight", 0.0) if weight is None else weight)
+    if weight < 0:
+        raise ValueError(f"the guided-alignment weight must be >= 0, got {weight}")
+    return weight
+
+
+def add_guided_alignment(out: LossOutput, attn: Tensor, gold: Tensor, weight: float) -> LossOutput:
+    """``out`` with ``weight * guided_alignment_loss(attn, gold)`` added to ``loss`` (not to ``nll``) and the
+    unweighted term, detached, as ``align_loss``. Shapes: attn, gold ``[B, T, S]``."""
+    align_loss = guided_alignment_loss(attn, gold)
+    return out._replace(loss=out.loss + weight * align_loss, align_loss=align_loss.detach())
 
 
 @register_model("rnn")

@@ -19,6 +19,7 @@ F feed-forward dim.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import torch
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 
 from attnkit.attention import MultiHeadAttention, causal_mask
 from attnkit.models.registry import register_model
-from attnkit.models.seq2seq import LossOutput, sequence_loss
+from attnkit.models.seq2seq import LossOutput, add_guided_alignment, guidance_weight, sequence_loss
 
 __all__ = ["DecoderLayer", "EncoderLayer", "Positions", "TransformerSeq2Seq", "TransformerState",
            "transformer_seq2seq"]
@@ -202,18 +203,26 @@ class TransformerSeq2Seq(nn.Module):
     def decode_full(self, tgt_in: Tensor, memory_kv: TransformerState, need_weights: bool = False):
         """Teacher-forced decoder over all steps at once: output ``[B, T, D]``, self and cross weights
         ``[B, L, H, T, T]`` / ``[B, L, H, T, S]`` (None unless ``need_weights``)."""
+        layers = range(len(self.decoder)) if need_weights else ()
+        hidden, self_ws, cross_ws = self._decode_layers(tgt_in, memory_kv, layers)
+        if not need_weights:
+            return hidden, None, None
+        return hidden, torch.stack(self_ws, 1), torch.stack(cross_ws, 1)
+
+    def _decode_layers(self, tgt_in: Tensor, memory_kv: TransformerState, weights_of: Collection[int]):
+        """The decoder stack over all steps; only the layers in ``weights_of`` take the explicit attention
+        path and return weights (the rest stay fused). Returns output ``[B, T, D]`` and per-layer lists
+        of self/cross weights ``[B, H, T, T]`` / ``[B, H, T, S]``, None for layers not in ``weights_of``."""
         T = tgt_in.size(1)
         x = self.positions(self.tgt_embed(tgt_in))
         mask = causal_mask(T, device=tgt_in.device)  # [1, T, T]
         self_ws, cross_ws = [], []
         for i, layer in enumerate(self.decoder):
             x, _, sw, cw = layer(x, None, (memory_kv.cross_k[:, i], memory_kv.cross_v[:, i]), mask,
-                                 memory_kv.memory_mask, need_weights=need_weights)
+                                 memory_kv.memory_mask, need_weights=i in weights_of)
             self_ws.append(sw)
             cross_ws.append(cw)
-        if not need_weights:
-            return self.dec_norm(x), None, None
-        return self.dec_norm(x), torch.stack(self_ws, 1), torch.stack(cross_ws, 1)
+        return self.dec_norm(x), self_ws, cross_ws
 
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor, need_weights: bool = True):
         """Teacher-forced logits ``[B, T, V]`` and the alignment-layer cross-attention ``[B, T, S]``."""
@@ -221,11 +230,25 @@ class TransformerSeq2Seq(nn.Module):
         attn = cross[:, self.align_layer].mean(1) if need_weights else None
         return self.generator(hidden), attn
 
-    def loss(self, batch, label_smoothing: float = 0.0) -> LossOutput:
-        """Label-smoothed cross-entropy; the fused attention path (no weights) while training."""
-        logits, _ = self(batch.src, batch.src_mask, batch.tgt_in, need_weights=False)
-        no_attn = logits.new_zeros(0)  # not computed on the fused training path
-        return sequence_loss(logits, batch.tgt_out, no_attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
+    def loss(self, batch, label_smoothing: float = 0.0, guided_alignment: float | None = None) -> LossOutput:
+        """Label-smoothed cross-entropy; the fused attention path (no weights) while training.
+
+        With gold attention on the batch (``batch.align``) and a positive weight (``guided_alignment``,
+        by default ``batch.align_weight``), the head-averaged cross-attention of ``align_layer`` (the view
+        :meth:`alignment_from` gives) is supervised as well (:func:`~attnkit.models.seq2seq.add_guided_alignment`);
+        only that layer leaves the fused path. Its weights are the ones the layer used, attention dropout
+        included: a cell is zero only where dropout removed it in every head.
+        """
+        weight = guidance_weight(batch, guided_alignment)
+        if weight == 0:
+            logits, _ = self(batch.src, batch.src_mask, batch.tgt_in, need_weights=False)
+            no_attn = logits.new_zeros(0)  # not computed on the fused training path
+            return sequence_loss(logits, batch.tgt_out, no_attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
+        hidden, _, cross = self._decode_layers(batch.tgt_in, self.encode(batch.src, batch.src_mask), {self.align_layer})
+        attn = cross[self.align_layer].mean(1)  # [B, T, S]
+        out = sequence_loss(self.generator(hidden), batch.tgt_out, attn, pad_id=self.pad_id,
+                            label_smoothing=label_smoothing)
+        return add_guided_alignment(out, attn, batch.align, weight)
 
 
 @register_model("transformer")

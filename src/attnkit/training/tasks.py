@@ -22,6 +22,8 @@ from torch import nn
 
 from attnkit.config import Config
 from attnkit.data import Pair, bucket_batches, make_batch
+from attnkit.data.alignment_targets import gold_alignment_matrix
+from attnkit.errors import ConfigError
 from attnkit.evaluation.metrics import translation_metrics
 from attnkit.training.corpus import build_tokenizers, load_split, load_tokenizers
 
@@ -102,7 +104,12 @@ def make_task(config: Config, model_dir: Path) -> Task:
 
 
 class TranslationTask(Task):
-    """Source/target pairs; dev metrics from greedy decoding."""
+    """Source/target pairs; dev metrics from greedy decoding.
+
+    With ``train.guided_alignment > 0`` every training batch also carries the gold attention of its
+    pairs (:func:`~attnkit.data.alignment_targets.gold_alignment_matrix`) and that weight, so the
+    model's ``loss`` supervises its attention; dev batches carry neither (the dev loss stays plain NLL).
+    """
 
     curve_metrics = ("bleu", "chrf", "exact_match")
 
@@ -118,8 +125,27 @@ class TranslationTask(Task):
         self.tgt_ids = [self.tgt_tok.encode(p.tgt) for p in self.train_pairs]
         self.dev_src = [self.src_tok.encode(p.src) for p in self.dev_pairs]
         self.dev_tgt = [self.tgt_tok.encode(p.tgt) for p in self.dev_pairs]
+        self.gold_align = self._gold_alignments() if cfg.train.guided_alignment > 0 else None
         log.info("data: %d train / %d dev pairs; vocab %d src / %d tgt (%s)", len(self.train_pairs),
                  len(self.dev_pairs), self.src_tok.vocab_size, self.tgt_tok.vocab_size, cfg.data.tokenizer.kind)
+
+    def _gold_alignments(self) -> list:
+        """Gold attention ``[T_i, S_i]`` of every training pair, computed once for all epochs."""
+        cfg = self.config
+        if cfg.model.family == "rnn" and cfg.model.decoder == "none":
+            raise ConfigError(f"train.guided_alignment={cfg.train.guided_alignment} supervises attention, but "
+                              f"model.decoder=none has none; use bahdanau or luong, or set train.guided_alignment=0")
+        missing = sum(p.sure is None and p.possible is None for p in self.train_pairs)
+        if missing:
+            raise ConfigError(f"train.guided_alignment={cfg.train.guided_alignment} needs gold alignments, but "
+                              f"{missing} of {len(self.train_pairs)} training pairs of data.corpus="
+                              f"{cfg.data.corpus} have none (the dates corpus has them); set "
+                              f"train.guided_alignment=0")
+        gold = [gold_alignment_matrix(p, self.src_tok, self.tgt_tok) for p in self.train_pairs]
+        linked = sum(int((g.sum(-1) > 0).sum()) for g in gold)
+        log.info("guided alignment: weight %g, %d of %d training target tokens have gold links",
+                 cfg.train.guided_alignment, linked, sum(len(t) for t in self.tgt_ids))
+        return gold
 
     def lengths(self) -> tuple[list[int], list[int]]:
         return [len(s) for s in self.src_ids], [len(t) + 1 for t in self.tgt_ids]
@@ -129,6 +155,9 @@ class TranslationTask(Task):
 
     def batch(self, idx: list[int], *, train: bool = True):
         src, tgt = (self.src_ids, self.tgt_ids) if train else (self.dev_src, self.dev_tgt)
+        if train and self.gold_align is not None:
+            return make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx,
+                              align=[self.gold_align[i] for i in idx], align_weight=self.config.train.guided_alignment)
         return make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx)
 
     def build_model(self) -> nn.Module:
