@@ -170,6 +170,8 @@ class TrainConfig(_Section):
         "attention to the training loss; needs a corpus with gold alignments (dates); 0 = off"))
     clip_norm: float | None = Field(1.0, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    class_weights: Literal["none", "balanced"] = Field(
+        "none", description="classifiers: balanced = weight each class by n / (C * n_class) in the loss")
     eval_every: int = Field(500, gt=0)
     eval_max_sentences: int | None = Field(1000, gt=0, description="dev sentences decoded per evaluation")
     early_stopping_metric: Literal["exact_match", "bleu", "chrf", "loss", "accuracy", "macro_f1"] | None = Field(

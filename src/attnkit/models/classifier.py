@@ -43,11 +43,19 @@ class ClassificationLoss(NamedTuple):
     logits: Tensor  # [B, C]
 
 
-def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float) -> ClassificationLoss:
-    """Mean label-smoothed cross-entropy of ``logits [B, C]`` against ``labels [B]``, with the summed plain NLL."""
+def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float,
+                        class_weights: Tensor | None = None) -> ClassificationLoss:
+    """Mean label-smoothed cross-entropy of ``logits [B, C]`` against ``labels [B]``, with the summed plain NLL.
+
+    ``class_weights [C]`` (e.g. inverse class frequencies, sklearn's "balanced") weight each example's
+    term in ``loss`` by its class, the mean taken over the weights (as ``F.cross_entropy`` does); the NLL
+    reported for perplexity stays unweighted.
+    """
     if labels.shape != logits.shape[:1]:
         raise ValueError(f"labels must be [B]={list(logits.shape[:1])}, got {list(labels.shape)}")
-    loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    if class_weights is not None and class_weights.shape != logits.shape[1:]:
+        raise ValueError(f"class_weights must be [C]={list(logits.shape[1:])}, got {list(class_weights.shape)}")
+    loss = F.cross_entropy(logits, labels, weight=class_weights, label_smoothing=label_smoothing)
     with torch.no_grad():
         nll = F.cross_entropy(logits, labels, reduction="sum")
     return ClassificationLoss(loss, nll, labels.size(0), logits)
@@ -124,7 +132,8 @@ class TransformerClassifier(nn.Module):
 
     def loss(self, batch, label_smoothing: float = 0.0) -> ClassificationLoss:
         """Cross-entropy of ``batch.labels [B]`` given ``batch.tokens``, ``batch.mask``; fused attention path."""
-        return classification_loss(self(batch.tokens, batch.mask).logits, batch.labels, label_smoothing)
+        return classification_loss(self(batch.tokens, batch.mask).logits, batch.labels, label_smoothing,
+                                   getattr(batch, "class_weights", None))
 
 
 @register_model("transformer_classifier")

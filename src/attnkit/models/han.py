@@ -240,7 +240,8 @@ class HierarchicalAttentionNetwork(nn.Module):
 
     def loss(self, batch, label_smoothing: float = 0.0) -> ClassificationLoss:
         """Cross-entropy (eq. 12) of ``batch.labels [B]`` given ``batch.tokens [B, N, W]`` and ``batch.mask``."""
-        return classification_loss(self(batch.tokens, batch.mask).logits, batch.labels, label_smoothing)
+        return classification_loss(self(batch.tokens, batch.mask).logits, batch.labels, label_smoothing,
+                                   getattr(batch, "class_weights", None))
 
 
 HAN = HierarchicalAttentionNetwork

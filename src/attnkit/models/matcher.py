@@ -137,7 +137,7 @@ class Matcher(nn.Module):
     def loss(self, batch, label_smoothing: float = 0.0) -> ClassificationLoss:
         """Cross-entropy of ``batch.labels [B]`` given ``batch.tokens_a``, ``mask_a``, ``tokens_b``, ``mask_b``."""
         out = self(batch.tokens_a, batch.mask_a, batch.tokens_b, batch.mask_b)
-        return classification_loss(out.logits, batch.labels, label_smoothing)
+        return classification_loss(out.logits, batch.labels, label_smoothing, getattr(batch, "class_weights", None))
 
 
 @register_model("matcher")

@@ -279,6 +279,19 @@ class _LabelledTask(Task):
     def build_model(self) -> nn.Module:
         return build_labelled_model(self.config, self.vocab.vocab_size, len(self.labels.names))
 
+    def _class_weights(self, labels: list[int]) -> torch.Tensor | None:
+        """``n / (C * n_c)`` per class (scikit-learn's "balanced") when ``train.class_weights=balanced``."""
+        if self.config.train.class_weights == "none":
+            return None
+        counts = torch.bincount(torch.tensor(labels), minlength=len(self.labels.names)).clamp(min=1)
+        return len(labels) / (len(counts) * counts.to(torch.float32))
+
+    def _weighted(self, batch, train: bool):
+        """Training batches carry the class weights (``model.loss`` reads them); dev batches never do."""
+        if train and self.class_weights is not None:
+            batch.class_weights = self.class_weights
+        return batch
+
     def _scores(self, gold: list[str], pred: list[str]) -> dict:
         m = classification_metrics(gold, pred, self.labels.names)
         return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
@@ -299,6 +312,7 @@ class ClassificationTask(_LabelledTask):
         self.train_y = self._label_ids([d.label for d in self.train_docs], "train")
         self.dev_x = [self.predictor.encode(d.text) for d in self.dev_docs]
         self.dev_y = self._label_ids([d.label for d in self.dev_docs], "dev")
+        self.class_weights = self._class_weights(self.train_y)
         log.info("data: %d train / %d dev documents, %d classes, vocabulary %d words", len(self.train_docs),
                  len(self.dev_docs), len(self.labels.names), self.vocab.vocab_size)
 
@@ -316,7 +330,7 @@ class ClassificationTask(_LabelledTask):
 
     def batch(self, idx: list[int], *, train: bool = True):
         x, y = (self.train_x, self.train_y) if train else (self.dev_x, self.dev_y)
-        return self.predictor.batch([x[i] for i in idx], [y[i] for i in idx], idx)
+        return self._weighted(self.predictor.batch([x[i] for i in idx], [y[i] for i in idx], idx), train)
 
     def dev_metrics(self, model: nn.Module) -> dict:
         predictor = DocumentClassifier(model, self.vocab, self.labels, self.config)
@@ -340,6 +354,7 @@ class MatchingTask(_LabelledTask):
         self.dev_a = [self.predictor.encode(p.a) for p in self.dev_pairs]
         self.dev_b = [self.predictor.encode(p.b) for p in self.dev_pairs]
         self.dev_y = self._label_ids([PAIR_LABELS[p.label] for p in self.dev_pairs], "dev")
+        self.class_weights = self._class_weights(self.train_y)
         log.info("data: %d train / %d dev pairs, vocabulary %d words", len(self.train_pairs), len(self.dev_pairs),
                  self.vocab.vocab_size)
 
@@ -351,7 +366,8 @@ class MatchingTask(_LabelledTask):
 
     def batch(self, idx: list[int], *, train: bool = True):
         a, b, y = (self.train_a, self.train_b, self.train_y) if train else (self.dev_a, self.dev_b, self.dev_y)
-        return make_pair_batch([a[i] for i in idx], [b[i] for i in idx], [y[i] for i in idx], idx)
+        batch = make_pair_batch([a[i] for i in idx], [b[i] for i in idx], [y[i] for i in idx], idx)
+        return self._weighted(batch, train)
 
     def dev_metrics(self, model: nn.Module) -> dict:
         predictor = PairMatcher(model, self.vocab, self.labels, self.config)
