@@ -8,8 +8,9 @@ Both texts are read by one shared embedding and bidirectional GRU (``a_i``, ``b_
   2017, ESIM, eqs. 12-13). Each position is compared with its attended summary through ESIM's enhanced
   features ``m = [h; c; h - c; h * c]`` (eq. 14) and a ReLU projection (the "compare" feed-forward network
   of Parikh et al., eq. 3; ESIM's second BiLSTM is left out: the encoder's GRU has already given every
-  position its context). Each side is summarised by a masked mean and max (ESIM eqs. 18-19) into ``u``
-  (first text) and ``v`` (second text).
+  position its context). Each side is summarised by a masked mean and max (ESIM eqs. 18-19) of its
+  encoder states *and* of its compared positions into ``u`` (first text) and ``v`` (second text), so the
+  co-attention model sees everything the baseline sees plus the comparison.
 - ``coattention=False``, the baseline without co-attention: ``u`` and ``v`` are the masked mean and max of
   the encoder states themselves.
 
@@ -126,8 +127,9 @@ class Matcher(nn.Module):
         co = self.coattention(a, b, mask_a, mask_b)
         ma = self.compare(torch.cat([a, co.context1, a - co.context1, a * co.context1], -1))  # [B, N, P]
         mb = self.compare(torch.cat([b, co.context2, b - co.context2, b * co.context2], -1))  # [B, M, P]
-        return MatchOutput(self.classifier(self._compare_pooled(self.pool(ma, mask_a), self.pool(mb, mask_b))),
-                           co.attn1, co.attn2)
+        u = torch.cat([self.pool(a, mask_a), self.pool(ma, mask_a)], -1)  # [B, 4H + 2P]
+        v = torch.cat([self.pool(b, mask_b), self.pool(mb, mask_b)], -1)  # [B, 4H + 2P]
+        return MatchOutput(self.classifier(self._compare_pooled(u, v)), co.attn1, co.attn2)
 
     @staticmethod
     def _compare_pooled(u: Tensor, v: Tensor) -> Tensor:
@@ -156,7 +158,7 @@ def matcher(vocab_size: int, num_classes: int = 2, *, embed_dim: int = 100, hidd
     if coattention:
         co = CoAttention(dim, dim, score=score)
         compare = nn.Sequential(nn.Linear(4 * dim, hidden_dim), nn.ReLU())
-        pooled = 2 * hidden_dim  # [mean; max] of the compared positions
+        pooled = 2 * dim + 2 * hidden_dim  # [mean; max] of the encoder states and of the compared positions
     else:
         co, compare, pooled = None, None, 2 * dim  # [mean; max] of the encoder states
     features = 4 * pooled  # [u; v; |u - v|; u * v]
