@@ -50,7 +50,7 @@ def _train_all(jobs, runs: Path, minutes: dict[str, float], parallel: int) -> No
         while pending and len(running) < parallel:
             d, variant, config, overrides = pending.pop(0)
             cmd = [sys.executable, "-m", "attnkit", "train", str(ROOT / config), *overrides,
-                   f"train.time_limit_minutes={minutes[d]}", "train.threads=1", "--no-progress",
+                   f"train.time_limit_minutes={minutes[d]}", "train.threads=1", "--no-progress", "--fresh",
                    "--model-dir", str(runs / f"bench_{d}_{variant}")]
             print("+", " ".join(cmd), file=sys.stderr, flush=True)
             running.append((subprocess.Popen(cmd), f"{d}/{variant}"))
