@@ -112,6 +112,21 @@ def test_resume_with_a_different_model_is_refused(tiny_config, tmp_path, capsys)
     assert "different configuration" in capsys.readouterr().err
 
 
+def test_resume_from_a_state_that_no_longer_fits_the_model_is_refused(tiny_config, tmp_path, capsys):
+    from attnkit.training.checkpoint import save_training_state
+
+    model_dir, cfg = tmp_path / "model", tiny_config(train={"max_steps": 2})
+    run_cli("train", cfg, "--model-dir", model_dir, "--no-progress")
+    state = load_training_state(model_dir / "last.pt")
+    name = next(iter(state["model"]))
+    state["model"][name] = torch.zeros(3, 1)  # as if the model code had changed since the run began
+    save_training_state(model_dir / "last.pt", {k: v for k, v in state.items() if k != "format"})
+    capsys.readouterr()
+    assert run_cli("train", tiny_config(train={"max_steps": 4}), "--model-dir", model_dir, "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert "does not fit the model that config.yaml builds now" in err and "--fresh" in err
+
+
 @pytest.mark.parametrize("decoder", ["luong", "none"])
 def test_other_decoders_train_and_translate(tiny_config, tmp_path, decoder, capsys):
     model_dir = tmp_path / decoder

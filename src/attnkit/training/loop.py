@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from attnkit.config import Config, dump_config, load_config
-from attnkit.errors import ConfigError
+from attnkit.errors import CheckpointError, ConfigError
 from attnkit.training.checkpoint import load_training_state, save_training_state, save_weights, write_json
 from attnkit.training.schedule import LRSchedule
 from attnkit.training.tasks import make_task
@@ -105,7 +105,12 @@ class Trainer:
         self.state = TrainState()
         if self.resuming:
             saved = load_training_state(self.model_dir / "last.pt")
-            self.model.load_state_dict(saved["model"])
+            try:
+                self.model.load_state_dict(saved["model"])
+            except RuntimeError as err:  # shapes or names differ: the model code changed since the run began
+                raise CheckpointError(
+                    f"{self.model_dir / 'last.pt'} does not fit the model that config.yaml builds now "
+                    f"({str(err).splitlines()[-1].strip()[:160]}); pass --fresh to start over") from None
             self.optimizer.load_state_dict(saved["optimizer"])
             self.schedule.load_state_dict(saved["schedule"])
             self.state = TrainState(**saved["train_state"])
