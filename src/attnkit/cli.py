@@ -96,6 +96,83 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+VISION_TASKS = ("caption", "classify_images")
+
+
+def _vision_predictor(model_dir: str):
+    """The captioner or image classifier in ``model_dir``; other models get a message naming their verb."""
+    from attnkit.training.labelled import model_task
+    from attnkit.training.vision import ImageCaptioner, ImageClassifierPredictor
+
+    task = model_task(model_dir)
+    if task not in VISION_TASKS:
+        verb = {"translate": "translate", "classify": "classify", "match": "match"}.get(task, "evaluate")
+        raise ConfigError(f"{model_dir} holds a {task} model, not an image model; use `attnkit {verb}` with it")
+    return (ImageCaptioner if task == "caption" else ImageClassifierPredictor).from_dir(model_dir)
+
+
+def cmd_caption(args: argparse.Namespace) -> int:
+    from attnkit.training.vision import ImageCaptioner, read_image_file
+
+    predictor = _vision_predictor(args.model_dir)
+    images = [predictor.fit(read_image_file(path, clip=predictor.video)) for path in args.images]
+    captioning = isinstance(predictor, ImageCaptioner)
+    results = predictor.caption(images, beam=args.beam) if captioning else predictor.classify(images)
+    for path, r in zip(args.images, results, strict=True):
+        if args.json:
+            print(json.dumps({"image": path, **r.as_dict()}, ensure_ascii=False))
+        else:
+            print(r.text if captioning else f"{r.label}\t{r.probs[r.label]:.3f}")
+    if args.attention:
+        out = Path(args.attention)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, (image, r) in enumerate(zip(images, results, strict=True), 1):
+            if captioning:
+                _write_caption_pictures(image, r, out, f"{i:04d}")
+            elif r.glimpses is not None:
+                _write_glimpse_picture(image, r, predictor.config.model.glimpse_size, out / f"{i:04d}.png")
+        if not captioning and not predictor.has_glimpses:
+            print(f"attnkit caption: a {predictor.config.model.family} has no attention; nothing written to "
+                  f"{args.attention}", file=sys.stderr)
+    return 0
+
+
+def _write_caption_pictures(image, caption, directory: Path, stem: str) -> None:
+    """A clip: one heatmap of its words over its frames (``stem.png``). An image: one overlay per word
+    (``stem_00.png``, ``stem_01.png``, ...) with that word's attention over the regions."""
+    from attnkit.viz import AttentionMap, overlay_image, plot_heatmap
+
+    if caption.grid is None:
+        frames = [f"frame {f}" for f in range(caption.attn.shape[1])]
+        plot_heatmap(AttentionMap(caption.attn, caption.tokens, frames, kind="temporal", title=caption.text),
+                     directory / f"{stem}.png")
+        return
+    h, w = caption.grid
+    words = caption.tokens
+    for t in range(len(words)):
+        lo, hi = max(t - 4, 0), min(t + 5, len(words))  # the word in brackets, with a few around it
+        title = " ".join(f"[{x}]" if i == t else x for i, x in enumerate(words[lo:hi], lo))
+        title = "... " * (lo > 0) + title + " ..." * (hi < len(words))
+        overlay_image(image, caption.attn[t].reshape(h, w).numpy(), directory / f"{stem}_{t:02d}.png", title=title)
+
+
+def _write_glimpse_picture(image, prediction, glimpse_size: int, path: Path) -> None:
+    """RAM's glimpses drawn on the image: the sharpest patch of each, later glimpses brighter."""
+    import numpy as np
+
+    from attnkit.viz import overlay_image
+
+    H, W = image.shape
+    footprint = np.zeros((H, W))
+    for g, (x, y) in enumerate(prediction.glimpses.tolist(), 1):
+        cx, cy = (x + 1) / 2 * W, (y + 1) / 2 * H
+        x0, y0 = max(round(cx - glimpse_size / 2), 0), max(round(cy - glimpse_size / 2), 0)
+        footprint[y0:y0 + glimpse_size, x0:x0 + glimpse_size] += g
+    overlay_image(image, footprint, path,
+                  title=f"{prediction.label} ({prediction.probs[prediction.label]:.2f}), "
+                        f"{len(prediction.glimpses)} glimpses")
+
+
 def _read_input(path: str | None) -> list[str]:
     from attnkit.data import read_lines
 
@@ -192,11 +269,41 @@ def cmd_evaluate_labelled(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_vision(args: argparse.Namespace, task: str) -> int:
+    from attnkit.training.vision import evaluate_captioner, evaluate_image_classifier
+
+    given = [flag for flag, value in (("--src", args.src), ("--ref", args.ref), ("--file", args.file),
+                                      ("--report", args.report)) if value]
+    if given:
+        raise ConfigError(f"{', '.join(given)} do not apply to image models: they are scored on a split of their "
+                          f"generated corpus (--split)")
+    if task == "caption":
+        result = evaluate_captioner(args.model_dir, split=args.split, beam=args.beam)
+        keys = ("bleu", "exact_match", "pointing", "frame_alignment")
+        if args.output:
+            Path(args.output).write_text("".join(c + "\n" for c in result["captions"]), encoding="utf-8")
+    else:
+        result = evaluate_image_classifier(args.model_dir, split=args.split)
+        keys = ("accuracy", "macro_f1", "glimpse_hits")
+    counts = {"pointing": "pointed_words", "frame_alignment": "aligned_words"}
+    for key in (k for k in keys if k in result):
+        value = "n/a" if result[key] is None else f"{result[key]:.2f}"
+        count = f"  ({result[counts[key]]} words)" if key in counts else ""
+        print(f"{key:15s} {value}{count}")
+    print(f"{'examples':15s} {result['examples']}")
+    if "bleu_signature" in result:
+        print(f"BLEU signature: {result['bleu_signature']}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from attnkit.training.evaluate import evaluate_model_dir, run_evaluation
     from attnkit.training.labelled import model_task
 
-    if model_task(args.model_dir) != "translate":
+    task = model_task(args.model_dir)
+    if task in VISION_TASKS:
+        return cmd_evaluate_vision(args, task)
+    if task != "translate":
         return cmd_evaluate_labelled(args)
     if args.file:
         raise ConfigError("--file is for classifiers and matchers; a translation model takes --src and --ref")
@@ -315,8 +422,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["png", "svg"], default="png", help="heatmap format (default png)")
     p.set_defaults(func=cmd_match)
 
+    p = verbs.add_parser("caption", help="caption images (PNG or .npy; a video captioner: .npy clips [F, H, W]) "
+                         "with a trained captioner, or name their class with ram / cnn_classifier")
+    p.add_argument("model_dir")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; colour is turned grey and the size "
+                   "fitted to the model's")
+    p.add_argument("--beam", type=int, help="captioners: beam size (1 = greedy; default from the model's config)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image, with the attention")
+    p.add_argument("--attention", metavar="DIR", help="write pictures of the attention into DIR: per word an "
+                   "overlay on the image (0001_00.png, ...), per clip a words x frames heatmap (0001.png), per "
+                   "image RAM's glimpses (0001.png)")
+    p.set_defaults(func=cmd_caption)
+
     p = verbs.add_parser("evaluate", help="translation: BLEU, chrF, exact match (and AER where gold alignments "
-                         "exist); classification/matching: accuracy, macro-F1, confusion matrix")
+                         "exist); classification/matching: accuracy, macro-F1, confusion matrix; captioning: "
+                         "BLEU-4, exact caption accuracy, pointing / frame alignment; images: accuracy, macro-F1")
     p.add_argument("model_dir")
     p.add_argument("--split", default="test", help="split of the model's built-in corpus (default test)")
     p.add_argument("--src", help="source file (with --ref) instead of a built-in split")

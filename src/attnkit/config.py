@@ -2,7 +2,9 @@
 
 A config has four sections (``data``, ``model``, ``train``, ``decode``) plus ``name`` and ``seed``.
 The model family decides the task (:data:`TASKS`): ``rnn``/``transformer`` translate, ``han`` and
-``classifier`` classify documents, ``matcher`` decides whether two texts match.
+``classifier`` classify documents, ``matcher`` decides whether two texts match, ``captioner`` and
+``video_captioner`` caption generated scenes and clips, ``ram`` and ``cnn_classifier`` name the item of a
+cluttered image.
 Unknown keys are errors that name the key and suggest the closest valid one; ``key=value`` overrides
 from the command line use dotted paths (``train.max_steps=2000``).
 """
@@ -52,17 +54,29 @@ class FilesConfig(_Section):
 TRANSLATION_CORPORA = ("dates", "bible", "files")
 CLASSIFICATION_CORPORA = ("debian", "wordnet", "fortunes", "files")
 MATCHING_CORPORA = ("bible_match", "files")
+CAPTION_CORPORA = ("scenes", "clips")
+IMAGE_CORPORA = ("cluttered",)
+# The generated vision corpora and the data keys each one reads (the others are errors there).
+VISION_DATA_KEYS = {"scenes": frozenset({"image_size", "objects", "eval_size"}),
+                    "clips": frozenset({"image_size", "frames", "events", "eval_size"}),
+                    "cluttered": frozenset({"image_size", "clutter", "eval_size"})}
+DEFAULT_IMAGE_SIZE = {"scenes": 64, "clips": 48, "cluttered": 60}
+MIN_IMAGE_SIZE = {"scenes": 56, "clips": 42, "cluttered": 28}  # a 2 x 2 grid of items, 3 x 3 half items, one item
+DEFAULT_VISION_TRAIN_SIZE = 20000
 
 
 class DataConfig(_Section):
-    corpus: Literal["dates", "bible", "files", "debian", "wordnet", "fortunes", "bible_match"] = "dates"
+    corpus: Literal["dates", "bible", "files", "debian", "wordnet", "fortunes", "bible_match", "scenes", "clips",
+                    "cluttered"] = "dates"
     train: FilesConfig | None = None  # corpus=files
     dev: FilesConfig | None = None
     test: FilesConfig | None = None
     src_lang: str = "es"  # bible: es or en
     tgt_lang: str = "en"
     english: Literal["kjv", "web"] = "kjv"  # bible: which English translation
-    train_size: int | None = Field(None, gt=0, description="dates: number of training pairs")
+    train_size: int | None = Field(None, gt=0, description=(
+        "dates: number of training pairs; scenes/clips/cluttered: generated training examples (default "
+        f"{DEFAULT_VISION_TRAIN_SIZE})"))
     max_len: int = Field(400, gt=0, description="pairs longer than this (characters) are skipped")
     tokenizer: TokenizerConfig = TokenizerConfig()
     # classification and matching
@@ -71,11 +85,43 @@ class DataConfig(_Section):
     match: Literal["paraphrase", "translation"] = "paraphrase"  # bible_match: KJV vs WEB, or Spanish vs KJV
     max_sentences: int = Field(30, gt=0, description="classification: sentences kept per document")
     max_words: int = Field(60, gt=0, description="classification: words kept per sentence; matching: per text")
+    # generated vision corpora (scenes, clips, cluttered); each reads only its keys of VISION_DATA_KEYS
+    image_size: int | None = Field(None, gt=0, description="canvas side in pixels (default 64 / 48 / 60)")
+    eval_size: int = Field(1000, gt=0, description="generated dev and test examples (each)")
+    objects: tuple[int, int] = Field((2, 3), description="scenes: objects per scene, an inclusive range in 1-4")
+    frames: int = Field(12, gt=0, description="clips: frames per clip")
+    events: tuple[int, int] = Field((2, 3), description="clips: events per clip, an inclusive range in 1-4")
+    clutter: int = Field(4, ge=0, description="cluttered: 8 x 8 distractor patches per image")
 
     @model_validator(mode="after")
     def _files_given(self) -> DataConfig:
         if self.corpus == "files" and (self.train is None or self.dev is None):
             raise ValueError("data.corpus=files needs data.train and data.dev ({src: ..., tgt: ...})")
+        return self
+
+    @model_validator(mode="after")
+    def _vision_keys(self) -> DataConfig:
+        own = VISION_DATA_KEYS.get(self.corpus, frozenset())
+        every = frozenset().union(*VISION_DATA_KEYS.values())
+        stray = sorted(self.model_fields_set & (every - own))
+        if stray:
+            where = f"its keys: {', '.join(sorted(own))}" if own else "it is not a generated image corpus"
+            raise ValueError(f"data.{stray[0]} does not apply to corpus '{self.corpus}' ({where})")
+        for key in ("objects", "events"):
+            lo, hi = getattr(self, key)
+            if not 1 <= lo <= hi <= 4:
+                raise ValueError(f"data.{key} must be a range [lo, hi] with 1 <= lo <= hi <= 4, got [{lo}, {hi}]")
+        if self.corpus in VISION_DATA_KEYS:
+            if self.image_size is None:
+                self.image_size = DEFAULT_IMAGE_SIZE[self.corpus]
+            if self.image_size < MIN_IMAGE_SIZE[self.corpus]:
+                raise ValueError(f"data.image_size={self.image_size} is too small for corpus '{self.corpus}' "
+                                 f"(at least {MIN_IMAGE_SIZE[self.corpus]}: its items are 28 x 28 pixels)")
+            if self.corpus == "clips" and self.frames < 1 + 2 * self.events[1]:
+                raise ValueError(f"data.frames={self.frames} is too few for {self.events[1]} events: every event "
+                                 f"takes two frames after the first, so give at least {1 + 2 * self.events[1]}")
+            if self.train_size is None:
+                self.train_size = DEFAULT_VISION_TRAIN_SIZE
         return self
 
 
@@ -88,16 +134,32 @@ HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dr
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
                              "positions", "max_positions", "pooling"})
 MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
+CAPTIONER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
+                            "doubly_stochastic", "entropy_bonus", "dropout"})
+RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std"})
+CNN_KEYS = frozenset({"channels", "convs_per_block", "dropout"})
 FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
-               "matcher": MATCHER_KEYS}
+               "matcher": MATCHER_KEYS, "captioner": CAPTIONER_KEYS, "video_captioner": CAPTIONER_KEYS,
+               "ram": RAM_KEYS, "cnn_classifier": CNN_KEYS}
 TASKS = {"rnn": "translate", "transformer": "translate", "han": "classify", "classifier": "classify",
-         "matcher": "match"}
-DEFAULT_METRIC = {"translate": "bleu", "classify": "macro_f1", "match": "accuracy"}
-TASK_CORPORA = {"translate": TRANSLATION_CORPORA, "classify": CLASSIFICATION_CORPORA, "match": MATCHING_CORPORA}
+         "matcher": "match", "captioner": "caption", "video_captioner": "caption", "ram": "classify_images",
+         "cnn_classifier": "classify_images"}
+VISION_TASKS = ("caption", "classify_images")
+TASK_VERBS = {"translate": "attnkit translate", "classify": "attnkit classify", "match": "attnkit match",
+              "caption": "attnkit caption", "classify_images": "attnkit caption"}  # the verb that runs each task
+DEFAULT_METRIC = {"translate": "bleu", "classify": "macro_f1", "match": "accuracy", "caption": "bleu",
+                  "classify_images": "accuracy"}
+TASK_METRICS = {"translate": ("exact_match", "bleu", "chrf", "loss"), "classify": ("accuracy", "macro_f1", "loss"),
+                "match": ("accuracy", "macro_f1", "loss"), "caption": ("exact_match", "bleu", "loss"),
+                "classify_images": ("accuracy", "macro_f1", "loss")}
+TASK_CORPORA = {"translate": TRANSLATION_CORPORA, "classify": CLASSIFICATION_CORPORA, "match": MATCHING_CORPORA,
+                "caption": CAPTION_CORPORA, "classify_images": IMAGE_CORPORA}
+FAMILY_CORPORA = {"captioner": ("scenes",), "video_captioner": ("clips",)}  # narrower than their task's
 
 
 class ModelConfig(_Section):
-    family: Literal["rnn", "transformer", "han", "classifier", "matcher"] = "rnn"
+    family: Literal["rnn", "transformer", "han", "classifier", "matcher", "captioner", "video_captioner", "ram",
+                    "cnn_classifier"] = "rnn"
     # shared
     embed_dim: int = Field(64, gt=0, description="embedding size; the model dim D of a Transformer")
     encoder_layers: int = Field(1, ge=1)
@@ -122,6 +184,18 @@ class ModelConfig(_Section):
     # classifiers (han, classifier) and the matcher
     pooling: Literal["attention", "mean", "max", "cls"] = "attention"  # han: attention/mean/max; classifier: not max
     coattention: bool = True  # matcher: False = the same encoders compared without co-attention
+    # vision: the CNN of captioner, video_captioner and cnn_classifier (one 2 x 2 pool per block)
+    channels: tuple[int, ...] = Field((32, 64, 128), min_length=1, description="output channels of each CNN block")
+    convs_per_block: int = Field(1, ge=1)
+    # captioners (Xu et al. 2015); rnn's attention_dim is the A of their additive score
+    attention: Literal["soft", "hard"] = "soft"
+    doubly_stochastic: float = Field(1.0, ge=0, description="soft: lambda of the doubly stochastic penalty (eq. 14)")
+    entropy_bonus: float = Field(0.01, ge=0, description="hard: weight of the entropy bonus of section 4.1")
+    # ram (Mnih et al. 2014); rnn's cell is its core network, hidden_dim its size
+    glimpse_size: int = Field(12, gt=0, description="side in pixels of the sharpest glimpse patch")
+    scales: int = Field(3, ge=1, description="patches per glimpse, each twice as wide as the one before")
+    glimpses: int = Field(6, ge=1)
+    location_std: float = Field(0.15, gt=0, description="standard deviation of the location policy")
 
     @model_validator(mode="after")
     def _keys_fit_family(self) -> ModelConfig:
@@ -138,6 +212,8 @@ class ModelConfig(_Section):
             self.score = "dot"  # the rnn default (additive) is no co-attention affinity
         if self.family == "matcher" and self.score not in ("dot", "general"):
             raise ValueError(f"model.score={self.score} cannot be a co-attention affinity; choose dot or general")
+        if any(c <= 0 for c in self.channels):
+            raise ValueError(f"model.channels must all be positive, got {list(self.channels)}")
         if self.family in ("transformer", "classifier") and self.embed_dim % self.num_heads:
             raise ValueError(f"model.embed_dim={self.embed_dim} must be divisible by model.num_heads={self.num_heads}")
         return self
@@ -153,7 +229,9 @@ class ModelConfig(_Section):
 
 
 class TrainConfig(_Section):
-    max_tokens: int = Field(4096, gt=0, description="padded target+source tokens per batch")
+    max_tokens: int = Field(4096, gt=0, description="padded target+source tokens per batch (text tasks)")
+    batch_size: int | None = Field(None, gt=0, description=(
+        "vision tasks: images (or clips) per batch, default 32; text tasks batch by max_tokens"))
     max_steps: int = Field(10000, gt=0)
     max_epochs: int | None = Field(None, gt=0)
     time_limit_minutes: float | None = Field(None, gt=0)
@@ -175,7 +253,8 @@ class TrainConfig(_Section):
     eval_every: int = Field(500, gt=0)
     eval_max_sentences: int | None = Field(1000, gt=0, description="dev sentences decoded per evaluation")
     early_stopping_metric: Literal["exact_match", "bleu", "chrf", "loss", "accuracy", "macro_f1"] | None = Field(
-        None, description="default: bleu for translation, macro_f1 for classification, accuracy for matching")
+        None, description="default: bleu for translation and captioning, macro_f1 for classification, accuracy "
+                          "for matching and image classification")
     patience: int | None = Field(8, ge=1, description="evaluations without improvement before stopping")
     save_every: int = Field(500, gt=0, description="steps between resumable checkpoints (last.pt)")
     log_every: int = Field(50, gt=0)
@@ -208,16 +287,35 @@ class Config(_Section):
     @model_validator(mode="after")
     def _task_fits(self) -> Config:
         task = self.model.task
-        if self.data.corpus not in TASK_CORPORA[task]:
+        corpora = FAMILY_CORPORA.get(self.model.family, TASK_CORPORA[task])
+        if self.data.corpus not in corpora:
             raise ValueError(f"data.corpus={self.data.corpus} is not a {task} corpus; model.family="
-                             f"{self.model.family} takes one of {', '.join(TASK_CORPORA[task])}")
+                             f"{self.model.family} takes one of {', '.join(corpora)}")
         if self.train.early_stopping_metric is None:
             self.train.early_stopping_metric = DEFAULT_METRIC[task]
         metric = self.train.early_stopping_metric
-        if (metric in ("accuracy", "macro_f1")) != (task != "translate") and metric != "loss":
-            valid = "exact_match, bleu, chrf, loss" if task == "translate" else "accuracy, macro_f1, loss"
-            raise ValueError(f"train.early_stopping_metric={metric} does not apply to {task}; choose one of {valid}")
+        if metric not in TASK_METRICS[task]:
+            raise ValueError(f"train.early_stopping_metric={metric} does not apply to {task}; choose one of "
+                             f"{', '.join(TASK_METRICS[task])}")
+        if task in VISION_TASKS:
+            self._vision_defaults()
+        elif self.train.batch_size is not None:
+            raise ValueError(f"train.batch_size applies to the vision tasks; {task} batches by train.max_tokens")
         return self
+
+    def _vision_defaults(self) -> None:
+        """Batch size, caption vocabulary and caption length budget of the vision tasks."""
+        if self.train.batch_size is None:
+            self.train.batch_size = 32
+        if self.model.task != "caption":
+            return
+        if self.data.tokenizer.kind != "word":
+            if "kind" in self.data.tokenizer.model_fields_set:
+                raise ValueError(f"data.tokenizer.kind={self.data.tokenizer.kind}: captions use kind=word (pointing "
+                                 "and frame alignment score the attention of whole words)")
+            self.data.tokenizer.kind = "word"
+        if "max_len_offset" not in self.decode.model_fields_set:
+            self.decode.max_len_offset = 40  # the caption budget (search runs with max_len_ratio=0)
 
 
 # --------------------------------------------------------------------------- loading
@@ -307,4 +405,6 @@ def dump_config(config: Config, path: Path) -> None:
     """Write the fully resolved config (every default filled in) as YAML."""
     data = config.model_dump(mode="json")
     data["model"] = {"family": config.model.family, **config.model.builder_kwargs()}  # only this family's keys
+    vision = frozenset().union(*VISION_DATA_KEYS.values()) - VISION_DATA_KEYS.get(config.data.corpus, frozenset())
+    data["data"] = {k: v for k, v in data["data"].items() if k not in vision}  # nor other corpora's
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -27,7 +27,8 @@ from fastapi.staticfiles import StaticFiles
 from torch import Tensor
 
 from attnkit import __version__
-from attnkit.config import load_config
+from attnkit.config import TASK_VERBS, load_config
+from attnkit.errors import CheckpointError
 from attnkit.serve.schemas import (
     AttentionLayer,
     ClassifierInfo,
@@ -132,7 +133,11 @@ def _load_matcher(name: str, model_dir: Path) -> _Model:
 
 def _load_model(name: str, model_dir: Path) -> _Model:
     loaders = {"translate": _load_translator, "classify": _load_classifier, "match": _load_matcher}
-    return loaders[model_task(model_dir)](name, model_dir)  # model_task: CheckpointError naming the directory
+    task = model_task(model_dir)  # CheckpointError naming the directory
+    if task not in loaders:
+        raise CheckpointError(f"{model_dir} holds a {task} model, which the server does not serve yet; "
+                              f"serve translation, classification and matching models (use `{TASK_VERBS[task]}`)")
+    return loaders[task](name, model_dir)
 
 
 def name_models(model_dirs: Iterable[str | Path]) -> dict[str, Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attnkit.config import Config, DataConfig, FilesConfig, load_config
+from attnkit.config import TASK_VERBS, Config, DataConfig, FilesConfig, load_config
 from attnkit.data.documents import (
     Document,
     DocumentVocab,
@@ -88,9 +88,8 @@ def _read_config(model_dir: Path, task: str) -> Config:
                               f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
     config = load_config(model_dir / "config.yaml")
     if config.model.task != task:
-        verb = {"translate": "attnkit translate", "classify": "attnkit classify", "match": "attnkit match"}
         raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}); "
-                              f"use `{verb[config.model.task]}` with it")
+                              f"use `{TASK_VERBS[config.model.task]}` with it")
     return config
 
 

@@ -5,7 +5,10 @@ the rest. The model family chooses the task (``config.model.task``):
 
 - ``translate`` (``rnn``, ``transformer``): source/target pairs, greedy-decoding BLEU/chrF/exact match;
 - ``classify`` (``han``, ``classifier``): labelled documents, accuracy and macro-F1;
-- ``match`` (``matcher``): labelled text pairs, accuracy and macro-F1.
+- ``match`` (``matcher``): labelled text pairs, accuracy and macro-F1;
+- ``caption`` (``captioner``, ``video_captioner``): generated scenes or clips and their captions, BLEU,
+  exact match and where the attention falls;
+- ``classify_images`` (``ram``, ``cnn_classifier``): cluttered images and their class, accuracy and macro-F1.
 
 Every task saves what inference needs (tokenizers, or vocabulary and labels) into the model
 directory before the first step, and reloads it when a run resumes.
@@ -94,10 +97,15 @@ class Task(ABC):
 
 
 def make_task(config: Config, model_dir: Path) -> Task:
-    """The task of ``config.model.family`` (classification tasks live in :mod:`attnkit.training.classify`)."""
+    """The task of ``config.model.family`` (classification tasks live in :mod:`attnkit.training.classify`,
+    vision tasks in :mod:`attnkit.training.vision`)."""
     task = config.model.task
     if task == "translate":
         return TranslationTask(config, model_dir)
+    if task in ("caption", "classify_images"):
+        from attnkit.training.vision import CaptionTask, GlimpseTask
+
+        return (CaptionTask if task == "caption" else GlimpseTask)(config, model_dir)
     from attnkit.training.classify import ClassificationTask, MatchingTask
 
     return (ClassificationTask if task == "classify" else MatchingTask)(config, model_dir)

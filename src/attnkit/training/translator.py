@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from attnkit.config import Config, DecodeConfig, load_config
+from attnkit.config import TASK_VERBS, Config, DecodeConfig, load_config
 from attnkit.data import BOS, UNK, Tokenizer, pad
 from attnkit.decoding import beam_search, greedy_search
 from attnkit.errors import CheckpointError, ConfigError, DataError
@@ -59,6 +59,9 @@ class Translator:
             raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
                                   f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
         config = load_config(model_dir / "config.yaml")
+        if config.model.task != "translate":
+            raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}), not a "
+                                  f"translation model; use `{TASK_VERBS[config.model.task]}` with it")
         src_tok, tgt_tok = load_tokenizers(model_dir)
         model = build_model(config, src_tok.vocab_size, tgt_tok.vocab_size)
         load_weights(model, model_dir / "model.safetensors", config.model.family)
