@@ -44,6 +44,8 @@ class TokenizerConfig(_Section):
     model_type: Literal["bpe", "unigram"] = "bpe"
     min_freq: int = Field(1, ge=1)
     shared: bool = False  # one vocabulary for source and target
+    oov_buckets: int = Field(0, ge=0, description="classification/matching: hashed ids for words outside the "
+                                                  "vocabulary (0: they are all <unk>)")
 
 
 class FilesConfig(_Section):
@@ -291,6 +293,9 @@ class Config(_Section):
         if self.data.corpus not in corpora:
             raise ValueError(f"data.corpus={self.data.corpus} is not a {task} corpus; model.family="
                              f"{self.model.family} takes one of {', '.join(corpora)}")
+        if task not in ("classify", "match") and self.data.tokenizer.oov_buckets:
+            raise ValueError(f"data.tokenizer.oov_buckets applies to classification and matching vocabularies, "
+                             f"not to {task}")
         if self.train.early_stopping_metric is None:
             self.train.early_stopping_metric = DEFAULT_METRIC[task]
         metric = self.train.early_stopping_metric

@@ -216,18 +216,39 @@ def _string_list(data: dict, key: str, path: Path, kind: str) -> list[str]:
 
 
 class DocumentVocab:
-    """Words -> ids for documents: id 0 is ``<pad>``, id 1 ``<unk>``, then words by falling frequency."""
+    """Words -> ids for documents: id 0 is ``<pad>``, id 1 ``<unk>``, then words by falling frequency.
 
-    def __init__(self, itos: Sequence[str]) -> None:
+    With ``oov_buckets > 0`` a word outside the vocabulary is not ``<unk>`` but one of that many extra
+    ids chosen by a stable hash of the word (the "hashing trick"): two unseen names are then (almost
+    always) different ids, and the same unseen name in two texts is the same id, which a matcher can
+    align. The bucket ids follow the words, so ``vocab_size = len(itos) + oov_buckets``.
+    """
+
+    def __init__(self, itos: Sequence[str], oov_buckets: int = 0) -> None:
         if tuple(itos[:2]) != DOC_SPECIALS:
             raise ValueError(f"a document vocabulary starts with {DOC_SPECIALS}, got {tuple(itos[:2])}")
+        if oov_buckets < 0:
+            raise ValueError(f"oov_buckets must be >= 0, got {oov_buckets}")
         self.itos = list(itos)
         self.stoi = {w: i for i, w in enumerate(self.itos)}
+        self.oov_buckets = oov_buckets
+
+    def _id(self, word: str) -> int:
+        """The id of a lowercased word: its own, its hash bucket, or UNK."""
+        i = self.stoi.get(word)
+        if i is not None:
+            return i
+        if not self.oov_buckets:
+            return UNK_ID
+        digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+        return len(self.itos) + int.from_bytes(digest, "little") % self.oov_buckets
 
     @classmethod
-    def build(cls, docs: Iterable[Document | str], *, min_freq: int = 2, max_size: int = 30000) -> DocumentVocab:
+    def build(cls, docs: Iterable[Document | str], *, min_freq: int = 2, max_size: int = 30000,
+              oov_buckets: int = 0) -> DocumentVocab:
         """Count :func:`words` over the training documents (or texts) and keep those seen at least
-        ``min_freq`` times, most frequent first (ties alphabetical), up to ``max_size`` ids in all."""
+        ``min_freq`` times, most frequent first (ties alphabetical), up to ``max_size`` ids in all (plus
+        ``oov_buckets`` hashed ids for the rest)."""
         if max_size < len(DOC_SPECIALS) + 1:
             raise ValueError(f"max_size must leave room for a word beyond {DOC_SPECIALS}, got {max_size}")
         counts: Counter[str] = Counter()
@@ -236,15 +257,15 @@ class DocumentVocab:
             for sentence in split_sentences(text):
                 counts.update(words(sentence))
         kept = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
-        return cls([*DOC_SPECIALS, *kept[: max_size - len(DOC_SPECIALS)]])
+        return cls([*DOC_SPECIALS, *kept[: max_size - len(DOC_SPECIALS)]], oov_buckets)
 
     @property
     def vocab_size(self) -> int:
-        """Number of ids, specials included."""
-        return len(self.itos)
+        """Number of ids, specials and hash buckets included."""
+        return len(self.itos) + self.oov_buckets
 
     def __len__(self) -> int:
-        return len(self.itos)
+        return self.vocab_size
 
     def tokens(self, text: str, max_sentences: int | None = None, max_words: int | None = None) -> list[list[str]]:
         """The words of ``text`` as written (case kept), nested and truncated exactly as :meth:`encode`
@@ -257,7 +278,7 @@ class DocumentVocab:
         """Sentences of word ids: the first ``max_sentences`` sentences, the first ``max_words`` words of
         each. Never empty: a text without words becomes ``[[UNK]]``, one sentence of one unknown word,
         so that every document has something to attend to."""
-        return [[self.stoi.get(w.lower(), UNK_ID) for w in s] for s in self.tokens(text, max_sentences, max_words)]
+        return [[self._id(w.lower()) for w in s] for s in self.tokens(text, max_sentences, max_words)]
 
     def encode_flat(self, text: str, max_words: int | None = None) -> list[int]:
         """All words of all sentences in one list (for flat models), cut at ``max_words``; never empty."""
@@ -265,12 +286,13 @@ class DocumentVocab:
         return flat[:max_words] or [UNK_ID]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Ids back to words (padding dropped)."""
-        return [self.itos[int(i)] for i in ids if int(i) != PAD_ID]
+        """Ids back to words (padding dropped; a hash bucket reads ``<unk>``)."""
+        return [self.itos[int(i)] if int(i) < len(self.itos) else DOC_SPECIALS[UNK_ID] for i in ids if int(i) != PAD_ID]
 
     def save(self, path: str | Path) -> None:
-        """Write the vocabulary as JSON (``format``, ``version``, ``itos``)."""
-        payload = {"format": VOCAB_FORMAT, "version": FORMAT_VERSION, "itos": self.itos}
+        """Write the vocabulary as JSON (``format``, ``version``, ``itos``, ``oov_buckets``)."""
+        payload = {"format": VOCAB_FORMAT, "version": FORMAT_VERSION, "itos": self.itos,
+                   "oov_buckets": self.oov_buckets}
         Path(path).write_text(json.dumps(payload, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
@@ -280,7 +302,10 @@ class DocumentVocab:
         itos = _string_list(_read_json(path, "vocabulary", VOCAB_FORMAT), "itos", path, "vocabulary")
         if tuple(itos[:2]) != DOC_SPECIALS:
             raise CheckpointError(f"{path}: the vocabulary must start with {DOC_SPECIALS}; the file is corrupt")
-        return cls(itos)
+        buckets = json.loads(path.read_text(encoding="utf-8")).get("oov_buckets", 0)
+        if not isinstance(buckets, int) or buckets < 0:
+            raise CheckpointError(f"{path}: oov_buckets must be a non-negative integer, got {buckets!r}")
+        return cls(itos, buckets)
 
 
 class LabelSet:

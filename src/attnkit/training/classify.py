@@ -262,7 +262,8 @@ class _LabelledTask(Task):
             self.vocab, self.labels = _load_vocab(self.model_dir)
         else:
             tok = self.config.data.tokenizer
-            self.vocab = DocumentVocab.build(texts, min_freq=tok.min_freq, max_size=tok.vocab_size)
+            self.vocab = DocumentVocab.build(texts, min_freq=tok.min_freq, max_size=tok.vocab_size,
+                                             oov_buckets=tok.oov_buckets)
             self.labels = LabelSet.build(labels)
             self.vocab.save(self.model_dir / VOCAB_FILE)
             self.labels.save(self.model_dir / LABELS_FILE)

@@ -464,3 +464,17 @@ def test_vocab_file_is_plain_json(tmp_path):
     DocumentVocab.build(TEXTS).save(tmp_path / "v.json")
     data = json.loads((tmp_path / "v.json").read_text())
     assert data["format"] == "attnkit.DocumentVocab" and data["version"] == 1
+
+
+def test_oov_buckets_hash_unseen_words_consistently(tmp_path):
+    vocab = DocumentVocab.build(["the cat sat. the cat ran."], min_freq=1, oov_buckets=50)
+    assert vocab.vocab_size == len(vocab.itos) + 50
+    ids = vocab.encode_flat("The Rephah cat and Resheph and Rephah")
+    rephah, resheph = ids[1], ids[4]
+    assert ids[6] == rephah and rephah >= len(vocab.itos) and resheph >= len(vocab.itos) and rephah != resheph
+    assert vocab.encode_flat("cat")[0] == vocab.stoi["cat"]
+    vocab.save(tmp_path / "v.json")
+    again = DocumentVocab.load(tmp_path / "v.json")
+    assert again.oov_buckets == 50 and again.encode_flat("Rephah") == [rephah]
+    assert vocab.decode([rephah]) == ["<unk>"]
+    assert DocumentVocab.build(["the cat"], min_freq=1).encode_flat("Rephah") == [1]  # no buckets: <unk>
