@@ -35,10 +35,10 @@ from attnkit.errors import CheckpointError, DataError
 from attnkit.evaluation.classification import classification_metrics
 from attnkit.models import create_model
 from attnkit.training.checkpoint import load_weights
-from attnkit.training.tasks import Task
+from attnkit.training.tasks import Task, dev_subset
 
 __all__ = ["ClassificationTask", "DocumentClassifier", "MatchPrediction", "MatchingTask", "PairMatcher",
-           "Prediction", "build_labelled_model", "dev_subset", "load_documents_split",
+           "Prediction", "build_labelled_model", "load_documents_split",
            "load_pairs_split"]
 
 log = logging.getLogger("attnkit")
@@ -100,14 +100,6 @@ def build_labelled_model(config: Config, vocab_size: int, num_classes: int) -> n
         kwargs["num_layers"] = kwargs.pop("encoder_layers")
         return create_model("transformer_classifier", vocab_size=vocab_size, num_classes=num_classes, **kwargs)
     return create_model(config.model.family, vocab_size=vocab_size, num_classes=num_classes, **kwargs)
-
-
-def dev_subset(items: list, limit: int | None) -> list:
-    """At most ``limit`` items spread evenly over ``items`` (deterministic). Corpora are stored in an order
-    (WordNet by part of speech, Debian by package), so a prefix would cover only a few classes."""
-    if limit is None or len(items) <= limit:
-        return items
-    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 # --------------------------------------------------------------------------- predictors

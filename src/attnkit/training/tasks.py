@@ -30,9 +30,18 @@ from attnkit.errors import ConfigError
 from attnkit.evaluation.metrics import translation_metrics
 from attnkit.training.corpus import build_tokenizers, load_split, load_tokenizers
 
-__all__ = ["Task", "TranslationTask", "make_task"]
+__all__ = ["Task", "TranslationTask", "dev_subset", "make_task"]
 
 log = logging.getLogger("attnkit")
+
+
+def dev_subset(items: list, limit: int | None) -> list:
+    """At most ``limit`` items spread evenly over ``items`` (deterministic). Corpora are stored in an order
+    (WordNet by part of speech, Debian by package, the Bible by book), so a prefix would cover only a few
+    classes or books."""
+    if limit is None or len(items) <= limit:
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 class Task(ABC):
@@ -124,7 +133,8 @@ class TranslationTask(Task):
     def prepare(self, resuming: bool) -> None:
         cfg = self.config
         self.train_pairs = load_split(cfg.data, "train", seed=cfg.seed)
-        self.dev_pairs: list[Pair] = load_split(cfg.data, "dev", seed=cfg.seed)[: cfg.train.eval_max_sentences]
+        dev = load_split(cfg.data, "dev", seed=cfg.seed)
+        self.dev_pairs: list[Pair] = dev_subset(dev, cfg.train.eval_max_sentences)
         if resuming:
             self.src_tok, self.tgt_tok = load_tokenizers(self.model_dir)
         else:

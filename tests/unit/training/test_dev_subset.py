@@ -1,6 +1,6 @@
 """Dev subsets for evaluation during training spread over the whole corpus order."""
 
-from attnkit.training.classify import dev_subset
+from attnkit.training.tasks import dev_subset
 
 
 def test_dev_subset_spreads_evenly_and_keeps_small_sets_whole():
