@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attnkit.config import TASK_VERBS, Config, DataConfig, FilesConfig, load_config
+from attnkit.config import Config, DataConfig, FilesConfig
 from attnkit.data.documents import (
     Document,
     DocumentVocab,
@@ -31,11 +31,11 @@ from attnkit.data.documents import (
     read_labelled,
 )
 from attnkit.data.matching import TextPair, load_bible_matching, make_pair_batch, read_text_pairs
-from attnkit.errors import CheckpointError, DataError
+from attnkit.errors import DataError
 from attnkit.evaluation.classification import classification_metrics
 from attnkit.models import create_model
 from attnkit.training.checkpoint import load_weights
-from attnkit.training.tasks import Task, dev_subset
+from attnkit.training.tasks import Task, dev_subset, read_model_config
 
 __all__ = ["ClassificationTask", "DocumentClassifier", "MatchPrediction", "MatchingTask", "PairMatcher",
            "Prediction", "build_labelled_model", "load_documents_split",
@@ -82,15 +82,14 @@ def _load_vocab(model_dir: Path) -> tuple[DocumentVocab, LabelSet]:
     return DocumentVocab.load(model_dir / VOCAB_FILE), LabelSet.load(model_dir / LABELS_FILE)
 
 
-def _read_config(model_dir: Path, task: str) -> Config:
-    if not (model_dir / "config.yaml").is_file():
-        raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
-                              f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
-    config = load_config(model_dir / "config.yaml")
-    if config.model.task != task:
-        raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}); "
-                              f"use `{TASK_VERBS[config.model.task]}` with it")
-    return config
+def _load_labelled(model_dir: str | Path, task: str) -> tuple[nn.Module, DocumentVocab, LabelSet, Config]:
+    """Model (with its best weights), vocabulary, labels and config of a classifier or matcher directory."""
+    model_dir = Path(model_dir)
+    config = read_model_config(model_dir, task)
+    vocab, labels = _load_vocab(model_dir)
+    model = build_labelled_model(config, vocab.vocab_size, len(labels.names))
+    load_weights(model, model_dir / "model.safetensors", config.model.family)
+    return model, vocab, labels, config
 
 
 def build_labelled_model(config: Config, vocab_size: int, num_classes: int) -> nn.Module:
@@ -127,12 +126,7 @@ class DocumentClassifier:
 
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> DocumentClassifier:
-        model_dir = Path(model_dir)
-        config = _read_config(model_dir, "classify")
-        vocab, labels = _load_vocab(model_dir)
-        model = build_labelled_model(config, vocab.vocab_size, len(labels.names))
-        load_weights(model, model_dir / "model.safetensors", config.model.family)
-        return cls(model, vocab, labels, config)
+        return cls(*_load_labelled(model_dir, "classify"))
 
     def encode(self, text: str) -> list[list[int]] | list[int]:
         d = self.config.data
@@ -206,12 +200,7 @@ class PairMatcher:
 
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> PairMatcher:
-        model_dir = Path(model_dir)
-        config = _read_config(model_dir, "match")
-        vocab, labels = _load_vocab(model_dir)
-        model = build_labelled_model(config, vocab.vocab_size, len(labels.names))
-        load_weights(model, model_dir / "model.safetensors", config.model.family)
-        return cls(model, vocab, labels, config)
+        return cls(*_load_labelled(model_dir, "match"))
 
     def encode(self, text: str) -> list[int]:
         return self.vocab.encode_flat(text, max_words=self.config.data.max_words)

@@ -14,10 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
-from attnkit.config import load_config
 from attnkit.data.documents import read_labelled
 from attnkit.data.matching import read_text_pairs
-from attnkit.errors import CheckpointError
 from attnkit.evaluation.classification import classification_metrics, plot_confusion
 from attnkit.training.checkpoint import write_json
 from attnkit.training.classify import (
@@ -27,6 +25,7 @@ from attnkit.training.classify import (
     load_documents_split,
     load_pairs_split,
 )
+from attnkit.training.tasks import read_model_config
 
 __all__ = ["evaluate_labelled", "model_task", "write_labelled_report"]
 
@@ -34,17 +33,13 @@ GALLERY = 5  # right and wrong examples each in the report
 
 
 def model_task(model_dir: str | Path) -> str:
-    """``translate``, ``classify`` or ``match``: what the model in ``model_dir`` does."""
-    path = Path(model_dir) / "config.yaml"
-    if not path.is_file():
-        raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
-                              f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
-    return load_config(path).model.task
+    """``translate``, ``classify``, ``match``, ...: what the model in ``model_dir`` does."""
+    return read_model_config(model_dir).model.task
 
 
 def _examples(model_dir: Path, split: str, file: str | None):
     """``(inputs, gold labels, predictor, where)`` of the model's task on a split or a file."""
-    config = load_config(model_dir / "config.yaml")
+    config = read_model_config(model_dir)
     d = config.data
     if config.model.task == "classify":
         docs = (read_labelled(file, text_field=d.text_field, label_field=d.label_field) if file

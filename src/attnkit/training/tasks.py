@@ -23,16 +23,30 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attnkit.config import Config
+from attnkit.config import TASK_VERBS, Config, load_config
 from attnkit.data import Pair, bucket_batches, make_batch
 from attnkit.data.alignment_targets import gold_alignment_matrix
-from attnkit.errors import ConfigError
+from attnkit.errors import CheckpointError, ConfigError
 from attnkit.evaluation.metrics import translation_metrics
 from attnkit.training.corpus import build_tokenizers, load_split, load_tokenizers
 
-__all__ = ["Task", "TranslationTask", "dev_subset", "make_task"]
+__all__ = ["Task", "TranslationTask", "dev_subset", "make_task", "read_model_config"]
 
 log = logging.getLogger("attnkit")
+
+
+def read_model_config(model_dir: str | Path, task: str | None = None) -> Config:
+    """The ``config.yaml`` of a model directory; with ``task``, a model of another task is an error that
+    names the verb to use with it."""
+    path = Path(model_dir) / "config.yaml"
+    if not path.is_file():
+        raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
+                              f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
+    config = load_config(path)
+    if task is not None and config.model.task != task:
+        raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}), not a "
+                              f"{task} model; use `{TASK_VERBS[config.model.task]}` with it")
+    return config
 
 
 def dev_subset(items: list, limit: int | None) -> list:

@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from attnkit.config import TASK_VERBS, Config, DecodeConfig, load_config
+from attnkit.config import Config, DecodeConfig
 from attnkit.data import BOS, UNK, Tokenizer, pad
 from attnkit.decoding import beam_search, greedy_search
-from attnkit.errors import CheckpointError, ConfigError, DataError
+from attnkit.errors import ConfigError, DataError
 from attnkit.models import create_model
 from attnkit.training.checkpoint import load_weights
 from attnkit.training.corpus import load_tokenizers
@@ -54,14 +54,10 @@ class Translator:
 
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> Translator:
+        from attnkit.training.tasks import read_model_config  # tasks imports this module lazily
+
         model_dir = Path(model_dir)
-        if not (model_dir / "config.yaml").is_file():
-            raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
-                                  f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
-        config = load_config(model_dir / "config.yaml")
-        if config.model.task != "translate":
-            raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}), not a "
-                                  f"translation model; use `{TASK_VERBS[config.model.task]}` with it")
+        config = read_model_config(model_dir, "translate")
         src_tok, tgt_tok = load_tokenizers(model_dir)
         model = build_model(config, src_tok.vocab_size, tgt_tok.vocab_size)
         load_weights(model, model_dir / "model.safetensors", config.model.family)

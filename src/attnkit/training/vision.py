@@ -36,18 +36,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from attnkit.config import Config, DataConfig, load_config
+from attnkit.config import Config, DataConfig
 from attnkit.data import BOS, EOS, Tokenizer, bucket_batches, load_tokenizer, pad, train_tokenizer
 from attnkit.data.documents import LabelSet
 from attnkit.data.fashion import WORDS
 from attnkit.decoding import beam_search, greedy_search
-from attnkit.errors import CheckpointError, ConfigError, DataError
+from attnkit.errors import ConfigError, DataError
 from attnkit.evaluation.classification import classification_metrics
 from attnkit.evaluation.vision import caption_scores, frame_hits, glimpse_hits, hit_rate, pointing_hits
 from attnkit.models import create_model, search_inputs
 from attnkit.training.checkpoint import load_weights, write_json
 from attnkit.training.corpus import SPLITS
-from attnkit.training.tasks import Task
+from attnkit.training.tasks import Task, read_model_config
 
 __all__ = ["Caption", "CaptionBatch", "CaptionTask", "ClipBatch", "GlimpseTask", "ImageBatch", "ImageCaptioner",
            "ImageClassifierPredictor", "ImagePrediction", "VisionSplit", "build_vision_model",
@@ -236,17 +236,6 @@ def build_vision_model(config: Config, *, vocab_size: int | None = None, num_cla
     return create_model(m.family, num_classes=num_classes, in_channels=1, **kwargs)
 
 
-def _read_config(model_dir: Path, task: str) -> Config:
-    if not (model_dir / "config.yaml").is_file():
-        raise CheckpointError(f"{model_dir} is not a model directory (no config.yaml); "
-                              f"create one with `attnkit train CONFIG --model-dir {model_dir}`")
-    config = load_config(model_dir / "config.yaml")
-    if config.model.task != task:
-        raise CheckpointError(f"{model_dir} holds a {config.model.family} model ({config.model.task}), not "
-                              f"a {task} model")
-    return config
-
-
 class _ImagePredictor:
     """What both predictors share: the model's input size and turning arrays into a batch."""
 
@@ -306,7 +295,7 @@ class ImageCaptioner(_ImagePredictor):
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> ImageCaptioner:
         model_dir = Path(model_dir)
-        config = _read_config(model_dir, "caption")
+        config = read_model_config(model_dir, "caption")
         tokenizer = load_tokenizer(model_dir, TOKENIZER)
         model = build_vision_model(config, vocab_size=tokenizer.vocab_size)
         load_weights(model, model_dir / "model.safetensors", config.model.family)
@@ -403,7 +392,7 @@ class ImageClassifierPredictor(_ImagePredictor):
     @classmethod
     def from_dir(cls, model_dir: str | Path) -> ImageClassifierPredictor:
         model_dir = Path(model_dir)
-        config = _read_config(model_dir, "classify_images")
+        config = read_model_config(model_dir, "classify_images")
         labels = LabelSet.load(model_dir / LABELS_FILE)
         model = build_vision_model(config, num_classes=len(labels))
         load_weights(model, model_dir / "model.safetensors", config.model.family)
