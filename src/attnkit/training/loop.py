@@ -36,7 +36,7 @@ log = logging.getLogger("attnkit")
 # Settings that may change when a run resumes; anything else must match the saved config.yaml.
 RESUMABLE_CHANGES = {"max_steps", "max_epochs", "time_limit_minutes", "patience", "eval_every", "save_every",
                      "log_every", "threads", "eval_max_sentences"}
-TRAINING_FILES = ("last.pt", "model.safetensors", "metrics.json", "train.log", "curves.png")
+TRAINING_FILES = ("last.pt", "model.safetensors", "metrics.json", "history.json", "train.log", "curves.png")
 
 
 @dataclass
