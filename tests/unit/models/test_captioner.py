@@ -13,12 +13,7 @@ ATTENTIONS = ["soft", "hard"]
 V = 9  # pad 0, bos 1, eos 2, words 3..8
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(attention="soft", **kw) -> ImageCaptioner:

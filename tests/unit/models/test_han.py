@@ -13,13 +13,7 @@ POOLINGS = ["attention", "mean", "max"]
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tensors here are tiny: a second intra-op thread only adds synchronisation, which is slow on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(**kw) -> HAN:

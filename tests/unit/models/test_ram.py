@@ -9,13 +9,7 @@ import torch.nn.functional as F
 from attnkit.models import RAMOutput, RecurrentAttentionModel, create_model
 from attnkit.models.ram import GlimpseSensor
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _centre(top: int, left: int, side: int, size: int) -> list[float]:

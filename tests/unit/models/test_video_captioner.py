@@ -11,12 +11,7 @@ from attnkit.models import VideoCaptioner, create_model, search_inputs
 V = 9
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(**kw) -> VideoCaptioner:

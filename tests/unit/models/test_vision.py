@@ -7,13 +7,7 @@ import torch
 
 from attnkit.models import CNNClassifier, SmallCNN, create_model
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(("size", "grid"), [(64, (8, 8)), (48, (6, 6)), (60, (7, 7)), (16, (2, 2))])
