@@ -131,10 +131,10 @@ RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "embed_dim", 
                       "encoder_layers", "decoder_layers", "dropout", "tie_embeddings"})
 TRANSFORMER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "decoder_layers", "dropout",
                               "norm_first", "positions", "max_positions", "share_embeddings", "tie_embeddings",
-                              "align_layer"})
+                              "align_layer", "attention_dropout"})
 HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dropout"})
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
-                             "positions", "max_positions", "pooling"})
+                             "positions", "max_positions", "pooling", "attention_dropout"})
 MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
 CAPTIONER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
                             "doubly_stochastic", "entropy_bonus", "dropout"})
@@ -179,6 +179,9 @@ class ModelConfig(_Section):
     num_heads: int = Field(4, ge=1)
     ff_dim: int = Field(512, gt=0)
     norm_first: bool = True  # pre-LN (True) or post-LN as in Vaswani et al. (False)
+    attention_dropout: float | None = Field(None, ge=0.0, lt=1.0, description=(
+        "dropout on the attention weights of transformer and classifier layers; default: dropout. 0 lets "
+        "training use the fused scaled-dot-product kernel"))
     positions: Literal["sinusoidal", "learned"] = "sinusoidal"
     max_positions: int = Field(1024, gt=0)
     share_embeddings: bool = False  # one embedding for source and target (needs data.tokenizer.shared)

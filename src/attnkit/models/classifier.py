@@ -140,8 +140,9 @@ class TransformerClassifier(nn.Module):
 def transformer_classifier(vocab_size: int, num_classes: int, *, embed_dim: int = 128, num_heads: int = 4,
                            ff_dim: int = 512, num_layers: int = 2, dropout: float = 0.1, norm_first: bool = True,
                            positions: str = "sinusoidal", max_positions: int = 1024, pooling: str = "attention",
-                           pad_id: int = 0) -> TransformerClassifier:
-    """Build the classifier from its parts (every sub-layer is handed to its layer)."""
+                           attention_dropout: float | None = None, pad_id: int = 0) -> TransformerClassifier:
+    """Build the classifier from its parts (every sub-layer is handed to its layer); ``attention_dropout``
+    defaults to ``dropout``."""
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
     if num_classes < 2:
@@ -151,7 +152,8 @@ def transformer_classifier(vocab_size: int, num_classes: int, *, embed_dim: int 
     with torch.no_grad():
         embed.weight[pad_id].zero_()
     encoder = nn.ModuleList(
-        EncoderLayer(self_attn=MultiHeadAttention(embed_dim, num_heads, dropout=dropout),
+        EncoderLayer(self_attn=MultiHeadAttention(embed_dim, num_heads,
+                                                  dropout=dropout if attention_dropout is None else attention_dropout),
                      ff=feed_forward(embed_dim, ff_dim, dropout), dim=embed_dim, dropout=dropout,
                      norm_first=norm_first)
         for _ in range(num_layers))

@@ -256,8 +256,11 @@ def transformer_seq2seq(src_vocab: int, tgt_vocab: int, *, embed_dim: int = 128,
                         ff_dim: int = 512, encoder_layers: int = 2, decoder_layers: int = 2, dropout: float = 0.1,
                         norm_first: bool = True, positions: str = "sinusoidal", max_positions: int = 1024,
                         share_embeddings: bool = False, tie_embeddings: bool = True, align_layer: int = -2,
-                        attention_output: str = "align", pad_id: int = 0) -> TransformerSeq2Seq:
-    """Build a Transformer from its parts (every sub-layer is handed to its layer)."""
+                        attention_output: str = "align", attention_dropout: float | None = None,
+                        pad_id: int = 0) -> TransformerSeq2Seq:
+    """Build a Transformer from its parts (every sub-layer is handed to its layer). ``attention_dropout``
+    (default ``dropout``) drops attention weights; ``dropout`` the embeddings, sub-layer outputs and the
+    feed-forward activations."""
     if share_embeddings and src_vocab != tgt_vocab:
         raise ValueError(f"share_embeddings needs one vocabulary; got {src_vocab} source and {tgt_vocab} target "
                          f"ids (set data.tokenizer.shared: true)")
@@ -265,7 +268,7 @@ def transformer_seq2seq(src_vocab: int, tgt_vocab: int, *, embed_dim: int = 128,
         raise ValueError(f"attention_output must be 'align' or 'all', got {attention_output!r}")
 
     def mha():
-        return MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
+        return MultiHeadAttention(embed_dim, num_heads, dropout=dropout if attention_dropout is None else attention_dropout)
 
     src_embed = nn.Embedding(src_vocab, embed_dim, padding_idx=pad_id)
     tgt_embed = src_embed if share_embeddings else nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)

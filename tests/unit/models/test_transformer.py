@@ -87,3 +87,16 @@ def test_positions_beyond_max_len_is_a_clear_error():
     src = torch.randint(4, 23, (1, 9))
     with pytest.raises(ValueError, match="exceeds max_len=8"):
         model.encode(src, torch.ones_like(src, dtype=torch.bool))
+
+
+def test_attention_dropout_is_its_own_knob():
+    from attnkit.attention import MultiHeadAttention
+
+    def rates(**kwargs) -> set[float]:
+        model = create_model("transformer", src_vocab=20, tgt_vocab=20, dropout=0.3, **kwargs)
+        return {m.dropout for m in model.modules() if isinstance(m, MultiHeadAttention)}
+
+    assert rates() == {0.3}  # default: the model's dropout
+    assert rates(attention_dropout=0.0) == {0.0}
+    classifier = create_model("transformer_classifier", vocab_size=20, num_classes=3, dropout=0.3, attention_dropout=0.1)
+    assert {m.dropout for m in classifier.modules() if isinstance(m, MultiHeadAttention)} == {0.1}
