@@ -1,9 +1,10 @@
 """The explorer page in a real browser: Debian's chromium, headless, driven by Playwright.
 
-A tiny dates model, a tiny document classifier (HAN) and a tiny matcher are trained, served together by
-uvicorn on a free loopback port in a background thread, and the page is used as a person would: type a
-sentence, translate, hover the heatmap, switch hypotheses, then a 200-character input; classify a document
-and hover its shaded words; match two texts and hover their co-attention. Screenshots go to the test's tmp
+A tiny dates model, a tiny document classifier (HAN), a tiny matcher and tiny vision models are trained,
+served together by uvicorn on a free loopback port in a background thread, and the page is used as a
+person would: type a sentence, translate, hover the heatmap, switch hypotheses, then a 200-character
+input; classify a document and hover its shaded words; match two texts and hover their co-attention;
+upload an image (a clip's frames) and see each word's attention over it, or RAM's glimpses. Screenshots go to the test's tmp
 dir; with ``ATTNKIT_DOCS_SCREENSHOT=1`` one is also copied to ``docs/explorer.png``.
 ``ATTNKIT_EXPLORER_MODEL=DIR`` serves that translation model instead of the tiny one.
 Skipped (with the reason) where chromium or the ``playwright`` package is missing.
@@ -37,11 +38,12 @@ DOCUMENT = "The rain falls on the hills. The chef slices an onion.\nThe striker 
 TEXT_A, TEXT_B = "The cook bakes fresh bread.", "A baker stirs the soup and the sauce."
 
 
-def tiny_labelled():
-    """``tests/unit/serve/tiny_labelled.py`` (trains the tiny classifier and matcher), one copy per session."""
-    name = "attnkit_tests_tiny_labelled"
+def tiny_helper(file: str):
+    """``tests/unit/serve/tiny_labelled.py`` (trains the tiny classifier and matcher) or ``tiny_vision.py``
+    (the vision models), one copy per session."""
+    name = f"attnkit_tests_{Path(file).stem}"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "unit" / "serve" / "tiny_labelled.py"
+        path = Path(__file__).resolve().parents[1] / "unit" / "serve" / file
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -65,10 +67,11 @@ def server_url(sync_playwright, tiny_model_dir, tmp_path_factory):
     import uvicorn
 
     model_dir = os.environ.get("ATTNKIT_EXPLORER_MODEL") or tiny_model_dir
-    labelled = {f"tiny_{kind}": tiny_labelled().tiny_labelled_dir(kind, tmp_path_factory)
+    labelled = {f"tiny_{kind}": tiny_helper("tiny_labelled.py").tiny_labelled_dir(kind, tmp_path_factory)
                 for kind in ("han", "matcher")}
+    vision = {f"tiny_{name}": d for name, d in tiny_helper("tiny_vision.py").tiny_vision_dirs(tmp_path_factory).items()}
     # the translation model first: the page opens on it
-    app = create_app({Path(model_dir).name: Path(model_dir), **labelled}, limits=Limits(max_chars=400))
+    app = create_app({Path(model_dir).name: Path(model_dir), **labelled, **vision}, limits=Limits(max_chars=400))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # loopback only, a free port chosen by the OS and held from now on
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -328,3 +331,77 @@ def test_explorer_matches_and_draws_coattention(page, tmp_path):
     assert page.locator("#input").is_visible() and page.locator("#text-a").is_hidden()
     assert page.locator("#viewer").is_hidden() and page.locator("#prediction").is_hidden()
     assert page.inner_text("#submit") == "Translate"
+
+
+def write_png(path: Path, array) -> str:
+    from PIL import Image
+
+    Image.fromarray(array).save(path)
+    return str(path)
+
+
+def test_explorer_captions_an_image_and_shows_each_words_attention(page, tmp_path):
+    from attnkit.data import make_scenes
+
+    choose_model(page, "tiny_scenes")
+    assert page.locator("#image-file").is_visible() and page.locator("#input").is_hidden()
+    assert page.locator("#beam").is_visible() and page.inner_text("#submit") == "Caption"
+    assert "8 × 8 regions" in page.inner_text("#model-info")
+    page.click("#submit")  # nothing chosen yet: a message, no request
+    assert "choose an image first" in page.inner_text("#status")
+    page.set_input_files("#image-file", write_png(tmp_path / "scene.png", make_scenes("test", 1)[0].image))
+    page.fill("#beam", "1")
+    page.click("#submit")
+    page.wait_for_selector('#image-canvas[data-drawn="1"]', timeout=30_000)
+    words = page.locator("#caption-words button")
+    assert words.count() >= 1 and words.nth(0).get_attribute("aria-pressed") == "true"
+    x, y = (float(v) for v in page.eval_on_selector("#image-canvas", "c => c.dataset.peak").split(","))
+    r, g, b = pixel(page, "#image-canvas", x, y)
+    assert r > g + 60 and r > b + 60, (r, g, b)  # the highlight colour lies over the peak region
+    assert "most weight on region row" in page.inner_text("#image-info")
+    if words.count() > 1:
+        words.nth(1).hover()
+        page.wait_for_function("() => document.querySelector('#image-canvas').dataset.word === '1'")
+    page.screenshot(path=str(tmp_path / "explorer-caption.png"))
+
+
+def test_explorer_captions_a_clip_frame_by_frame(page, tmp_path):
+    from attnkit.data import make_clips
+
+    choose_model(page, "tiny_clips")
+    assert "clips of 7 frames" in page.inner_text("#model-info")
+    frames = make_clips("test", 1, frames=7)[0].frames
+    paths = [write_png(tmp_path / f"frame{f}.png", frame) for f, frame in enumerate(frames)]
+    page.set_input_files("#image-file", paths[:3])
+    page.click("#submit")
+    assert "3 files chosen" in page.inner_text("#status")
+    page.set_input_files("#image-file", paths)
+    page.click("#submit")
+    page.wait_for_selector('#frame-strip[data-drawn="1"]', timeout=30_000)
+    weights = page.eval_on_selector_all("#frame-strip .frame", "fs => fs.map(f => Number(f.dataset.weight))")
+    assert len(weights) == 7 and sum(weights) == pytest.approx(1, abs=2e-3)
+    peak = int(page.eval_on_selector("#frame-strip", "s => s.dataset.peak"))
+    assert weights[peak] == max(weights) and page.locator("#image-canvas").is_hidden()
+    page.screenshot(path=str(tmp_path / "explorer-clip.png"))
+
+
+def test_explorer_draws_ram_glimpses(page, tmp_path):
+    import numpy as np
+
+    from attnkit.data import make_cluttered
+
+    choose_model(page, "tiny_ram")
+    assert page.inner_text("#submit") == "Classify" and page.locator("#beam").is_hidden()
+    image = np.round(make_cluttered("test", 1)[0][0] * 255).astype(np.uint8)
+    page.set_input_files("#image-file", write_png(tmp_path / "cluttered.png", image))
+    page.click("#submit")
+    page.wait_for_selector('#image-canvas[data-drawn="1"]', timeout=30_000)
+    assert page.eval_on_selector("#image-canvas", "c => c.dataset.glimpses") == "3"
+    assert page.locator("#glimpse-list li").count() == 3 and page.locator("#probs .prob[data-label]").count() == 8
+    assert page.inner_text("#verdict")
+    page.screenshot(path=str(tmp_path / "explorer-ram.png"))
+    choose_model(page, "tiny_cnn")  # a CNN: the classes, and a note that there is no attention
+    page.set_input_files("#image-file", str(tmp_path / "cluttered.png"))
+    page.click("#submit")
+    page.wait_for_selector('#image-canvas[data-drawn="1"]', timeout=30_000)
+    assert "no attention" in page.inner_text("#image-info") and page.locator("#glimpse-list").is_hidden()

@@ -1,7 +1,9 @@
 """The REST app over saved model directories, and the explorer page it serves at ``/``.
 
 Models are loaded once, from the directories given at start, each by its task: translation models are
-served at ``POST /translate``, document classifiers at ``POST /classify``, text matchers at ``POST /match``.
+served at ``POST /translate``, document classifiers at ``POST /classify``, text matchers at ``POST /match``,
+image and video captioners at ``POST /caption`` and image classifiers (RAM, the CNN) at
+``POST /classify_images``; images travel as base64 (or data: URLs) inside the JSON.
 A request names a model only by the name it was given there, never by a path. Inference runs in worker
 threads, one request at a time (torch already uses every core for one), and a request waits at most
 ``Limits.timeout_s`` for its answer.
@@ -10,6 +12,9 @@ threads, one request at a time (torch already uses every core for one), and a re
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import io
 import logging
 import threading
 import time
@@ -20,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -31,6 +37,10 @@ from attnkit.config import TASK_VERBS, load_config
 from attnkit.errors import CheckpointError
 from attnkit.serve.schemas import (
     AttentionLayer,
+    CaptionerInfo,
+    CaptionRequest,
+    CaptionResponse,
+    CaptionResult,
     ClassifierInfo,
     ClassifyRequest,
     ClassifyResponse,
@@ -38,6 +48,10 @@ from attnkit.serve.schemas import (
     ErrorResponse,
     HealthResponse,
     Hypothesis,
+    ImageClassifierInfo,
+    ImageClassResult,
+    ImagesRequest,
+    ImagesResponse,
     Limits,
     LimitsInfo,
     MatcherInfo,
@@ -53,6 +67,7 @@ from attnkit.serve.schemas import (
 from attnkit.training import Translation, Translator
 from attnkit.training.classify import DocumentClassifier, MatchPrediction, PairMatcher, Prediction
 from attnkit.training.labelled import model_task
+from attnkit.training.vision import Caption, ImageCaptioner, ImageClassifierPredictor, ImagePrediction
 
 __all__ = ["ApiError", "create_app", "name_models", "serve"]
 
@@ -78,15 +93,20 @@ class ApiError(Exception):
         return JSONResponse(body.model_dump(exclude_none=True), status_code=self.status, headers=self.headers)
 
 
-# Each task's endpoint, and what its work is called in messages.
-ENDPOINTS = {"translate": "/translate", "classify": "/classify", "match": "/match"}
-_KIND = {"translate": "translation", "classify": "classification", "match": "matching"}
+# Each task's endpoint, what its work is called in messages, and what a request holds.
+ENDPOINTS = {"translate": "/translate", "classify": "/classify", "match": "/match", "caption": "/caption",
+             "classify_images": "/classify_images"}
+_KIND = {"translate": "translation", "classify": "classification", "match": "matching", "caption": "captioning",
+         "classify_images": "image classification"}
+_ITEMS = {"translate": "sentences", "classify": "texts", "match": "pairs", "caption": "images or clips",
+          "classify_images": "images"}
+_IMAGE_PATHS = ("/caption", "/classify_images")
 
 
 @dataclass
 class _Model:
-    info: ModelInfo | ClassifierInfo | MatcherInfo
-    predictor: Translator | DocumentClassifier | PairMatcher
+    info: ModelInfo | ClassifierInfo | MatcherInfo | CaptionerInfo | ImageClassifierInfo
+    predictor: Translator | DocumentClassifier | PairMatcher | ImageCaptioner | ImageClassifierPredictor
 
     @property
     def task(self) -> str:
@@ -131,12 +151,33 @@ def _load_matcher(name: str, model_dir: Path) -> _Model:
     return _Model(info, matcher)
 
 
+def _load_captioner(name: str, model_dir: Path) -> _Model:
+    captioner = ImageCaptioner.from_dir(model_dir)
+    m, d = captioner.config.model, captioner.config.data
+    grid = captioner.grid()
+    info = CaptionerInfo(name=name, family=m.family, attention=m.attention, image_size=d.image_size,
+                         grid=None if grid is None else list(grid), frames=d.frames if captioner.video else None,
+                         vocab=captioner.tok.vocab_size, beam=captioner.config.decode.beam,
+                         max_words=captioner.config.decode.max_len_offset)
+    return _Model(info, captioner)
+
+
+def _load_image_classifier(name: str, model_dir: Path) -> _Model:
+    predictor = ImageClassifierPredictor.from_dir(model_dir)
+    m = predictor.config.model
+    ram = {"glimpses": m.glimpses, "glimpse_size": m.glimpse_size, "scales": m.scales} if predictor.has_glimpses else {}
+    info = ImageClassifierInfo(name=name, family=m.family, labels=list(predictor.labels.names),
+                               image_size=predictor.config.data.image_size, **ram)
+    return _Model(info, predictor)
+
+
 def _load_model(name: str, model_dir: Path) -> _Model:
-    loaders = {"translate": _load_translator, "classify": _load_classifier, "match": _load_matcher}
+    loaders = {"translate": _load_translator, "classify": _load_classifier, "match": _load_matcher,
+               "caption": _load_captioner, "classify_images": _load_image_classifier}
     task = model_task(model_dir)  # CheckpointError naming the directory
     if task not in loaders:
-        raise CheckpointError(f"{model_dir} holds a {task} model, which the server does not serve yet; "
-                              f"serve translation, classification and matching models (use `{TASK_VERBS[task]}`)")
+        raise CheckpointError(f"{model_dir} holds a {task} model, which the server does not serve; "
+                              f"use `{TASK_VERBS[task]}`")
     return loaders[task](name, model_dir)
 
 
@@ -245,15 +286,90 @@ def _check_batch(n: int, what: str, limits: Limits) -> None:
                             f"send them in several requests", limit="max_batch")
 
 
-def _search_sizes(req: TranslateRequest, model: _Model, limits: Limits) -> tuple[int, int]:
-    beam = req.beam if req.beam is not None else min(model.info.beam, limits.max_beam)
+def _beam(asked: int | None, model: _Model, limits: Limits) -> int:
+    """The beam asked for (default: the model's, within the limit), checked against ``max_beam``."""
+    beam = asked if asked is not None else min(model.info.beam, limits.max_beam)
     if beam > limits.max_beam:
         raise ApiError(422, f"beam={beam} is over the server's limit max_beam={limits.max_beam}", limit="max_beam")
+    return beam
+
+
+def _search_sizes(req: TranslateRequest, model: _Model, limits: Limits) -> tuple[int, int]:
+    beam = _beam(req.beam, model, limits)
     n_best = req.n_best if req.n_best is not None else min(model.info.n_best, beam)
     if n_best > beam:
         raise ApiError(422, f"n_best={n_best} is over beam={beam}: a beam of {beam} keeps at most {beam} "
                             f"hypotheses; raise beam or lower n_best", limit="beam")
     return beam, n_best
+
+
+def _image_inputs(model: _Model, images: list[str] | None, clips: list[list[str]] | None) -> list:
+    """The request's images (or clips), checked against what ``model`` reads: images for an image model,
+    clips of exactly its number of frames for a video captioner."""
+    video = getattr(model.predictor, "video", False)
+    name = model.info.name
+    if images is not None and clips is not None:
+        raise ApiError(422, "send either 'images' or 'clips', not both")
+    if video:
+        if clips is None:
+            raise ApiError(422, f"model {name!r} captions clips: send 'clips' (lists of {model.info.frames} frames "
+                                f"each), not 'images'")
+        for i, clip in enumerate(clips):
+            if len(clip) != model.info.frames:
+                raise ApiError(422, f"clips[{i}] has {len(clip)} frames; model {name!r} reads clips of exactly "
+                                    f"{model.info.frames} frames")
+        return clips
+    if images is None:
+        raise ApiError(422, f"model {name!r} reads single images: send 'images', not 'clips'")
+    return images
+
+
+def _decode_image(data: str, where: str, limits: Limits) -> np.ndarray:
+    """``data`` (base64 of an image file, or a ``data:`` URL) as uint8 grey pixels ``[H, W]``; an
+    :class:`ApiError` naming ``where`` when it is not one, or is over the limits."""
+    from PIL import Image, UnidentifiedImageError
+
+    if data.startswith("data:"):
+        head, comma, data = data.partition(",")
+        if not comma or not head.endswith(";base64"):
+            raise ApiError(422, f"{where} is a data: URL without base64 content; send 'data:image/png;base64,...'")
+    data = "".join(data.split())  # line-wrapped base64 is fine
+    if len(data) > limits.max_image_bytes * 4 // 3 + 4:
+        raise ApiError(413, f"{where} is over the server's limit max_image_bytes={limits.max_image_bytes}; send a "
+                            f"smaller file (the model reads {where.split('[')[0]} of a few dozen pixels a side)",
+                       limit="max_image_bytes")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, f"{where} is not base64; send the image file's bytes base64-encoded, or a data: URL") \
+            from None
+    if not raw:
+        raise ApiError(422, f"{where} is empty; send an image file, base64-encoded")
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.width * image.height > limits.max_image_pixels:
+                raise ApiError(413, f"{where} is {image.width} x {image.height} pixels, over the server's limit "
+                                    f"max_image_pixels={limits.max_image_pixels}; send a smaller image",
+                               limit="max_image_pixels")
+            return np.asarray(image.convert("L"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        raise ApiError(422, f"{where} is not an image Pillow can read ({err}); send a PNG or a JPEG") from None
+
+
+def _decode_inputs(model: _Model, items: list, limits: Limits) -> list[np.ndarray]:
+    """Images (``[H, W]``) or clips (``[F, H, W]``), decoded and resized to the model's image size."""
+    predictor = model.predictor
+    if not getattr(predictor, "video", False):
+        return [predictor.fit(_decode_image(x, f"images[{i}]", limits)) for i, x in enumerate(items)]
+    clips = []
+    for i, clip in enumerate(items):
+        if sum(len(frame) for frame in clip) > limits.max_image_bytes * 4 // 3 + 4 * len(clip):
+            raise ApiError(413, f"the frames of clips[{i}] are together over the server's limit "
+                                f"max_image_bytes={limits.max_image_bytes}; send smaller frames",
+                           limit="max_image_bytes")
+        clips.append(np.stack([predictor.fit(_decode_image(frame, f"clips[{i}][{f}]", limits))
+                               for f, frame in enumerate(clip)]))
+    return clips
 
 
 # --------------------------------------------------------------------------- answers
@@ -295,13 +411,28 @@ def _match_result(p: MatchPrediction, attention: bool) -> MatchResult:
                        attn_ba=None if p.attn_ba is None else _round4(p.attn_ba))
 
 
+def _caption_result(c: Caption, attention: bool) -> CaptionResult:
+    if not attention:
+        return CaptionResult(text=c.text, score=c.score)
+    return CaptionResult(text=c.text, score=c.score, tokens=c.tokens, grid=None if c.grid is None else list(c.grid),
+                         attention=_rounded(c.attn))
+
+
+def _image_class_result(p: ImagePrediction, attention: bool) -> ImageClassResult:
+    probs = {k: round(v, 4) for k, v in p.probs.items()}
+    glimpses = _rounded(p.glimpses) if attention and p.glimpses is not None else None
+    return ImageClassResult(label=p.label, probs=probs, glimpses=glimpses)
+
+
 # --------------------------------------------------------------------------- routes
 def _error_docs(task: str) -> dict[int | str, dict[str, Any]]:
-    items = "sentences" if task == "translate" else "texts"
-    invalid = "n_best > beam, " if task == "translate" else ""
+    items = _ITEMS[task]
+    invalid = {"translate": "n_best > beam, empty text, ", "caption": "not an image, wrong number of frames, ",
+               "classify_images": "not an image, "}.get(task, "empty text, ")
+    too_long = "too large" if task in ("caption", "classify_images") else "too long"
     return {code: {"model": ErrorResponse, "description": text}
-            for code, text in ((404, "unknown model"), (413, f"too many or too long {items}"),
-                               (422, f"invalid request (bounds, empty text, {invalid}a model of another task)"),
+            for code, text in ((404, "unknown model"), (413, f"too many or {too_long} {items}"),
+                               (422, f"invalid request (bounds, {invalid}a model of another task)"),
                                (503, f"the {_KIND[task]} did not finish within timeout_s"))}
 
 
@@ -317,7 +448,7 @@ async def _timed(inference: _Inference, work: Callable[[], T], task: str, limits
     except asyncio.TimeoutError:
         raise ApiError(503, f"the {_KIND[task]} did not finish within the server's limit "
                             f"timeout_s={limits.timeout_s:g}; the server may be busy: retry later, or send fewer "
-                            f"or shorter {'sentences' if task == 'translate' else 'texts'}", limit="timeout_s",
+                            f"or smaller {_ITEMS[task]}", limit="timeout_s",
                        headers={"Retry-After": str(max(1, round(limits.timeout_s)))}) from None
 
 
@@ -377,6 +508,41 @@ def _add_match(app: FastAPI, models: dict[str, _Model], limits: Limits, inferenc
         return MatchResponse(model=model.info.name, results=results, elapsed_ms=elapsed_ms)
 
 
+def _add_caption(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    @app.post("/caption", response_model=CaptionResponse, response_model_exclude_none=True,
+              responses=_error_docs("caption"), tags=["caption"])
+    async def caption(req: CaptionRequest) -> CaptionResponse:
+        """Caption images (or clips, for a video captioner); with ``attention: true`` each caption carries its
+        words and, for every word, the attention over the image's regions or the clip's frames."""
+        model = _pick_model(req.model, models, "caption")
+        items = _image_inputs(model, req.images, req.clips)
+        _check_batch(len(items), "clips" if req.clips is not None else "images", limits)
+        beam = _beam(req.beam, model, limits)
+
+        def work() -> list[CaptionResult]:
+            captions = model.predictor.caption(_decode_inputs(model, items, limits), beam=beam)
+            return [_caption_result(c, req.attention) for c in captions]
+
+        results, elapsed_ms = await _timed(inference, work, "caption", limits)
+        return CaptionResponse(model=model.info.name, beam=beam, results=results, elapsed_ms=elapsed_ms)
+
+
+def _add_classify_images(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
+    @app.post("/classify_images", response_model=ImagesResponse, response_model_exclude_none=True,
+              responses=_error_docs("classify_images"), tags=["classify_images"])
+    async def classify_images(req: ImagesRequest) -> ImagesResponse:
+        """Classify images; with ``attention: true`` a RAM's results carry where it looked (its glimpses)."""
+        model = _pick_model(req.model, models, "classify_images")
+        _check_batch(len(req.images), "images", limits)
+
+        def work() -> list[ImageClassResult]:
+            predictions = model.predictor.classify(_decode_inputs(model, req.images, limits))
+            return [_image_class_result(p, req.attention) for p in predictions]
+
+        results, elapsed_ms = await _timed(inference, work, "classify_images", limits)
+        return ImagesResponse(model=model.info.name, results=results, elapsed_ms=elapsed_ms)
+
+
 def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inference: _Inference) -> None:
     @app.get("/health", response_model=HealthResponse, tags=["server"])
     async def health() -> HealthResponse:
@@ -390,6 +556,8 @@ def _add_routes(app: FastAPI, models: dict[str, _Model], limits: Limits, inferen
     _add_translate(app, models, limits, inference)
     _add_classify(app, models, limits, inference)
     _add_match(app, models, limits, inference)
+    _add_caption(app, models, limits, inference)
+    _add_classify_images(app, models, limits, inference)
 
     @app.get("/", include_in_schema=False)
     async def explorer() -> FileResponse:
@@ -414,19 +582,23 @@ def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
     @app.middleware("http")
     async def body_size(request: Request, call_next):
         size = request.headers.get("content-length")
-        per_item = 2 if request.url.path == "/match" else 1  # a pair is two texts
-        most = limits.max_body_bytes(per_item)
+        if request.url.path in _IMAGE_PATHS:
+            most = limits.max_image_body_bytes()
+            what = f"images or clips of max_image_bytes={limits.max_image_bytes} in base64"
+        else:
+            per_item = 2 if request.url.path == "/match" else 1  # a pair is two texts
+            most = limits.max_body_bytes(per_item)
+            what = f"{'pairs' if per_item == 2 else 'texts'} of max_chars={limits.max_chars}"
         if size is not None and size.isdigit() and int(size) > most:
-            items = "pairs" if per_item == 2 else "texts"
             return ApiError(413, f"request body of {size} bytes is over {most} bytes (max_batch={limits.max_batch} "
-                                 f"{items} of max_chars={limits.max_chars})", limit="max_batch").response()
+                                 f"{what})", limit="max_batch").response()
         return await call_next(request)
 
 
 def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> FastAPI:
     """The app serving the models in ``model_dirs`` (name -> model directory), loaded now.
 
-    Each is loaded by its task (translate, classify, match). Raises :class:`attnkit.errors.CheckpointError`
+    Each is loaded by its task (translate, classify, match, caption, classify_images). Raises :class:`attnkit.errors.CheckpointError`
     (naming the directory) for a directory that is not a model.
     """
     if not model_dirs:
@@ -441,13 +613,16 @@ def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> 
         inference.close()
 
     app = FastAPI(title="attnkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Translate, classify documents and match texts with saved attnkit models, and "
-                              "get their attention: `GET /models` says which endpoint serves each model. "
-                              "The explorer page is at `/`.",
+                  description="Translate, classify documents, match texts, caption images and clips and "
+                              "classify images with saved attnkit models, and get their attention: `GET /models` "
+                              "says which endpoint serves each model. The explorer page is at `/`.",
                   openapi_tags=[{"name": "server", "description": "health, models and limits"},
                                 {"name": "translate", "description": "translation models (rnn, transformer)"},
                                 {"name": "classify", "description": "document classifiers (han, classifier)"},
-                                {"name": "match", "description": "text matchers (matcher)"}])
+                                {"name": "match", "description": "text matchers (matcher)"},
+                                {"name": "caption", "description": "image and video captioners (captioner, "
+                                                                   "video_captioner)"},
+                                {"name": "classify_images", "description": "image classifiers (ram, cnn_classifier)"}])
     _add_error_handlers(app, limits)
     _add_routes(app, models, limits, inference)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

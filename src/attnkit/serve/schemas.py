@@ -1,7 +1,9 @@
 """The server's limits and the JSON shapes of its requests and answers (these make the OpenAPI schema).
 
-Legend: N sentences (translate) or texts/pairs (classify, match), K hypotheses per sentence (n-best),
-T target tokens, S source tokens; a document has sentences of words; a pair has words A of ``a``, B of ``b``.
+Legend: N sentences (translate), texts/pairs (classify, match) or images/clips (caption, classify_images),
+K hypotheses per sentence (n-best), T target tokens (caption: words), S source tokens; a document has
+sentences of words; a pair has words A of ``a``, B of ``b``; an image has R = h x w regions, a clip F
+frames; RAM takes G glimpses.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AttentionLayer",
+    "CaptionRequest",
+    "CaptionResponse",
+    "CaptionResult",
+    "CaptionerInfo",
     "ClassifierInfo",
     "ClassifyRequest",
     "ClassifyResponse",
@@ -20,6 +26,10 @@ __all__ = [
     "ErrorResponse",
     "HealthResponse",
     "Hypothesis",
+    "ImageClassResult",
+    "ImageClassifierInfo",
+    "ImagesRequest",
+    "ImagesResponse",
     "Limits",
     "LimitsInfo",
     "MatchRequest",
@@ -45,14 +55,18 @@ class Limits:
 
     ``max_chars`` is per text: a sentence to translate (a translation model's own ``data.max_len``
     applies too, whichever is smaller), a document to classify, either text of a pair to match.
-    ``max_batch`` counts sentences, documents or pairs per request, ``max_beam`` bounds translation
+    ``max_batch`` counts sentences, documents, pairs, images or clips per request, ``max_beam`` bounds
     beams, ``timeout_s`` bounds the wait for an answer, queueing behind other requests included.
+    ``max_image_bytes`` bounds one encoded image (PNG, JPEG...) or all the frames of one clip, and
+    ``max_image_pixels`` the width x height of one decoded image.
     """
 
     max_chars: int = 1000
     max_batch: int = 32
     max_beam: int = 10
     timeout_s: float = 30.0
+    max_image_bytes: int = 2_000_000
+    max_image_pixels: int = 4096 * 4096
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -63,6 +77,10 @@ class Limits:
         """A request body larger than a full batch of full texts (4 bytes a character, JSON slack);
         ``texts_per_item`` is 2 for pairs."""
         return self.max_batch * texts_per_item * (self.max_chars * 4 + 16) + 65_536
+
+    def max_image_body_bytes(self) -> int:
+        """A request body larger than a full batch of the largest images (or clips) in base64."""
+        return self.max_batch * (self.max_image_bytes * 4 // 3 + 1024) + 65_536
 
 
 # --------------------------------------------------------------------------- requests
@@ -114,6 +132,42 @@ class MatchRequest(BaseModel):
     pairs: list[TextPair] = Field(..., min_length=1, max_length=_HARD_MAX_SENTENCES,
                                   description="text pairs; at most the server's max_batch")
     attention: bool = Field(False, description="also return the words of both texts and their co-attention")
+
+
+_IMAGE_HELP = ("base64 of an image file (PNG, JPEG, ... as Pillow reads them), or a data: URL; colour becomes "
+               "grey and the image is resized to the model's image_size")
+
+
+class CaptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"model": "caption_scenes_soft", "images": ["data:image/png;base64,iVBORw0KGgo..."], "beam": 3,
+                      "attention": True}]})
+
+    model: str | None = Field(None, min_length=1, max_length=200,
+                              description="a captioner from GET /models; may be left out when the server has one")
+    images: list[str] | None = Field(None, min_length=1, max_length=_HARD_MAX_SENTENCES,
+                                     description=f"image captioners: images, each {_IMAGE_HELP}; at most max_batch")
+    clips: list[list[str]] | None = Field(
+        None, min_length=1, max_length=_HARD_MAX_SENTENCES,
+        description="video captioners: clips, each the model's number of frames in order, every frame as in "
+                    "'images'; at most max_batch clips")
+    beam: int | None = Field(None, ge=1, le=_HARD_MAX_BEAM,
+                             description="beam size (1 = greedy); default the model's; at most max_beam")
+    attention: bool = Field(False, description="also return the words and each word's attention over the regions "
+                                               "(images) or frames (clips)")
+
+
+class ImagesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"model": "ram_cluttered", "images": ["data:image/png;base64,iVBORw0KGgo..."],
+                      "attention": True}]})
+
+    model: str | None = Field(None, min_length=1, max_length=200,
+                              description="an image classifier from GET /models; may be left out when the server "
+                                          "has one")
+    images: list[str] = Field(..., min_length=1, max_length=_HARD_MAX_SENTENCES,
+                              description=f"images, each {_IMAGE_HELP}; at most max_batch")
+    attention: bool = Field(False, description="also return where RAM looked (its glimpse centres)")
 
 
 # --------------------------------------------------------------------------- answers
@@ -186,6 +240,37 @@ class MatchResponse(BaseModel):
     elapsed_ms: float = Field(..., description="time spent matching, queueing excluded")
 
 
+class CaptionResult(BaseModel):
+    text: str = Field(..., description="the caption")
+    score: float = Field(..., description="total log-probability")
+    tokens: list[str] | None = Field(None, description="[T] generated words (+ '</s>'); only with attention=true")
+    grid: list[int] | None = Field(None, description="[h, w] of the region grid (images); null for clips")
+    attention: list[list[float]] | None = Field(
+        None, description="[T, R] (images: regions row-major on grid) or [T, F] (clips: frames), 4 decimals; row t "
+                          "is the step that emitted tokens[t]; only with attention=true")
+
+
+class CaptionResponse(BaseModel):
+    model: str
+    beam: int
+    results: list[CaptionResult] = Field(..., description="[N] in request order")
+    elapsed_ms: float = Field(..., description="time spent captioning, queueing excluded")
+
+
+class ImageClassResult(BaseModel):
+    label: str = Field(..., description="the most probable class")
+    probs: dict[str, float] = Field(..., description="every class's probability (4 decimals), in label order")
+    glimpses: list[list[float]] | None = Field(
+        None, description="[G, 2] RAM's glimpse centres (x, y) in [-1, 1], (-1, -1) the top-left corner, in the "
+                          "order taken; only with attention=true, and never for a CNN (no attention)")
+
+
+class ImagesResponse(BaseModel):
+    model: str
+    results: list[ImageClassResult] = Field(..., description="[N] in request order")
+    elapsed_ms: float = Field(..., description="time spent classifying, queueing excluded")
+
+
 class ModelInfo(BaseModel):
     """A translation model (``task: translate``), served at ``POST /translate``."""
 
@@ -240,7 +325,36 @@ class MatcherInfo(BaseModel):
     max_words: int = Field(..., description="words read per text; later ones are dropped")
 
 
-AnyModelInfo = Annotated[ModelInfo | ClassifierInfo | MatcherInfo, Field(discriminator="task")]
+class CaptionerInfo(BaseModel):
+    """An image or video captioner (``task: caption``), served at ``POST /caption``."""
+
+    name: str
+    task: Literal["caption"] = "caption"
+    family: str = Field(..., description="captioner (images) or video_captioner (clips)")
+    attention: str = Field(..., description="soft or hard (Xu et al. 2015)")
+    image_size: int = Field(..., description="side in pixels the model reads; other sizes are resized")
+    grid: list[int] | None = Field(None, description="[h, w] region grid of an image (captioner only)")
+    frames: int | None = Field(None, description="frames per clip (video_captioner only)")
+    vocab: int = Field(..., description="words in the vocabulary")
+    beam: int = Field(..., description="default beam size")
+    max_words: int = Field(..., description="words per caption at most")
+
+
+class ImageClassifierInfo(BaseModel):
+    """An image classifier (``task: classify_images``), served at ``POST /classify_images``."""
+
+    name: str
+    task: Literal["classify_images"] = "classify_images"
+    family: str = Field(..., description="ram (recurrent glimpses) or cnn_classifier (no attention)")
+    labels: list[str] = Field(..., description="the classes, in the order of probs")
+    image_size: int = Field(..., description="side in pixels the model reads; other sizes are resized")
+    glimpses: int | None = Field(None, description="glimpses per image (ram only)")
+    glimpse_size: int | None = Field(None, description="side in pixels of the sharpest glimpse patch (ram only)")
+    scales: int | None = Field(None, description="patches per glimpse, each twice as wide (ram only)")
+
+
+AnyModelInfo = Annotated[ModelInfo | ClassifierInfo | MatcherInfo | CaptionerInfo | ImageClassifierInfo,
+                         Field(discriminator="task")]
 
 
 class LimitsInfo(BaseModel):
@@ -248,10 +362,13 @@ class LimitsInfo(BaseModel):
     max_batch: int
     max_beam: int
     timeout_s: float
+    max_image_bytes: int
+    max_image_pixels: int
 
 
 class ModelsResponse(BaseModel):
-    models: list[AnyModelInfo] = Field(..., description="every model with its task: translate, classify or match")
+    models: list[AnyModelInfo] = Field(
+        ..., description="every model with its task: translate, classify, match, caption or classify_images")
     limits: LimitsInfo
 
 

@@ -254,9 +254,12 @@ class _ImagePredictor:
         return _as_float(torch.from_numpy(np.stack([np.asarray(x) for x in images])), self.video)
 
     def fit(self, array: np.ndarray) -> np.ndarray:
-        """An image resized (bilinear) to the model's ``image_size`` square; clips must already fit."""
+        """A uint8 image ``[H, W]`` (or each frame of a clip ``[F, H, W]``) resized (bilinear) to the model's
+        ``image_size`` square; anything else is returned as it is, for :meth:`_inputs` to refuse."""
         size = self.config.data.image_size
-        if self.video or array.shape == (size, size):
+        if self.video and array.ndim == 3 and array.shape[1:] != (size, size):
+            return np.stack([self.fit(frame) for frame in array]) if len(array) else array
+        if array.ndim != 2 or array.shape == (size, size) or array.dtype != np.uint8 or 0 in array.shape:
             return array
         from PIL import Image
 

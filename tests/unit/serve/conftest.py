@@ -1,7 +1,8 @@
 """Tiny models trained once for the serve tests (a few seconds in all), and clients over them.
 
 The translation model is the session's ``tiny_model_dir``; the classifier (HAN) and the matcher come
-from ``tiny_labelled.py`` beside this file, loaded by path since the tests are not a package.
+from ``tiny_labelled.py`` beside this file, the vision models from ``tiny_vision.py``, both loaded by
+path since the tests are not a package.
 """
 
 import importlib.util
@@ -16,15 +17,20 @@ with warnings.catch_warnings():  # starlette 1.x prefers the `httpx2` fork; `htt
     from fastapi.testclient import TestClient
 
 
-def load_tiny_labelled():
-    """The helper module that trains the tiny classifier and matcher (one copy per session)."""
-    name = "attnkit_tests_tiny_labelled"
+def _load_helper(file: str):
+    """A helper module beside this file (``tiny_labelled.py``, ``tiny_vision.py``), one copy per session."""
+    name = f"attnkit_tests_{Path(file).stem}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("tiny_labelled.py"))
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(file))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def load_tiny_labelled():
+    """The helper module that trains the tiny classifier and matcher."""
+    return _load_helper("tiny_labelled.py")
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +54,12 @@ def flat_dir(tmp_path_factory) -> Path:
 def matcher_dir(tmp_path_factory) -> Path:
     """A co-attention matcher of sentence pairs (label 'match' when both share a topic)."""
     return load_tiny_labelled().tiny_labelled_dir("matcher", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def vision_dirs(tmp_path_factory) -> dict:
+    """``{"scenes", "clips", "ram", "cnn"}`` -> a tiny model of each vision family; see ``tiny_vision.py``."""
+    return _load_helper("tiny_vision.py").tiny_vision_dirs(tmp_path_factory)
 
 
 @pytest.fixture

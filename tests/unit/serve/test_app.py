@@ -38,7 +38,8 @@ def test_models_summarise_config_and_limits(make_client):
     assert (m["embed_dim"], m["hidden_dim"], m["beam"], m["n_best"], m["max_len"]) == (8, 16, 3, 1, 400)
     assert (m["num_heads"], m["encoder_layers"], m["decoder_layers"]) == (1, 1, 1)
     assert m["src_vocab"] > 30 and 10 < m["tgt_vocab"] < m["src_vocab"]
-    assert data["limits"] == {"max_chars": 1000, "max_batch": 32, "max_beam": 4, "timeout_s": 30.0}
+    assert data["limits"] == {"max_chars": 1000, "max_batch": 32, "max_beam": 4, "timeout_s": 30.0,
+                              "max_image_bytes": 2_000_000, "max_image_pixels": 4096 * 4096}
 
 
 # --------------------------------------------------------------------------- translate

@@ -237,7 +237,8 @@ def test_openapi_documents_both_endpoints(mixed_client):
         assert post["tags"] == [tag] and post["description"]
         assert {"404", "413", "422", "503"} <= set(post["responses"])
         assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(request)
-    assert {t["name"] for t in schema["tags"]} == {"server", "translate", "classify", "match"}
+    assert {t["name"] for t in schema["tags"]} == {"server", "translate", "classify", "match", "caption",
+                                                   "classify_images"}
     components = schema["components"]["schemas"]
     assert components["ClassifyRequest"]["properties"]["texts"]["minItems"] == 1
     assert set(components["MatchResult"]["properties"]) == {"label", "probs", "tokens_a", "tokens_b", "attn_ab",

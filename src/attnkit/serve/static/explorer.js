@@ -1,6 +1,8 @@
 // attnkit explorer: use a served model and inspect its attention. Translation models: the hypotheses and
 // the attention map of each. Document classifiers: the class probabilities and the document with its words
 // shaded by attention (Yang et al. 2016, fig. 5). Text matchers: the verdict and the co-attention matrix.
+// Captioners: an uploaded image with each word's attention over its regions (Xu et al. 2015, fig. 2), or
+// a clip's frames with each word's weight per frame. Image classifiers: the classes, and RAM's glimpses.
 // Plain JS, no dependencies. The heatmap (translation and matching) is four canvases in a scrolling CSS
 // grid: column labels (x axis, sticky on top), row labels (y axis, sticky on the left), the cells (drawn
 // once per map and zoom as one pixel per cell, scaled up) and an overlay redrawn on hover (row/column
@@ -20,7 +22,10 @@
     scaleMax: $("scale-max"), corner: $("corner"), document: $("document"), textA: $("text-a"),
     textB: $("text-b"), prediction: $("prediction"), verdict: $("verdict"), probs: $("probs"),
     documentView: $("document-view"), doc: $("doc"), docInfo: $("doc-info"), docLegend: $("doc-legend"),
-    directionPicker: $("direction-picker"), direction: $("direction"),
+    directionPicker: $("direction-picker"), direction: $("direction"), imageFile: $("image-file"),
+    imageHint: $("image-hint"), imageView: $("image-view"), imageTitle: $("image-title"),
+    imageCanvas: $("image-canvas"), captionWords: $("caption-words"), glimpseList: $("glimpse-list"),
+    imageInfo: $("image-info"), frameStrip: $("frame-strip"), imageLegend: $("image-legend"),
   };
   const cellBox = el.cells.parentElement;
 
@@ -31,11 +36,13 @@
 
   const WORD_RGB = [31, 119, 180], SENTENCE_RGB = [214, 39, 40];  // as attnkit.viz.highlight draws them
   const TOP_CLASSES = 8;  // classes listed with a bar; the rest are summed up in one line
-  const VERBS = { translate: "Translate", classify: "Classify", match: "Match" };
+  const VERBS = { translate: "Translate", classify: "Classify", match: "Match", caption: "Caption",
+    classify_images: "Classify" };
+  const HOT_RGB = [232, 89, 12];
 
   const state = {
     models: [], limits: null, task: "translate", view: null, response: null, sentence: 0, hyp: 0, layer: -1,
-    pair: null, direction: "ab", map: null, cell: 16, layout: null, hover: null,
+    pair: null, direction: "ab", map: null, cell: 16, layout: null, hover: null, picture: null,
   };
 
   // ------------------------------------------------------------------ colour scale (weight 0..1)
@@ -125,14 +132,15 @@
     const task = taskOf(m);
     if (task !== state.task) {  // another kind of model: other inputs, and the old answer no longer applies
       state.task = task;
-      for (const n of document.querySelectorAll("[data-task]")) n.hidden = n.dataset.task !== task;
-      for (const panel of [el.results, el.viewer, el.prediction, el.documentView]) panel.hidden = true;
+      for (const n of document.querySelectorAll("[data-task]")) n.hidden = !n.dataset.task.split(" ").includes(task);
+      for (const panel of [el.results, el.viewer, el.prediction, el.documentView, el.imageView]) panel.hidden = true;
       el.tooltip.hidden = true;
       setStatus("");
     }
     el.submit.textContent = VERBS[task];
     if (task === "classify") { el.modelInfo.textContent = classifierSummary(m); return; }
     if (task === "match") { el.modelInfo.textContent = matcherSummary(m); return; }
+    if (task === "caption" || task === "classify_images") { imageModelChanged(m); return; }
     const attn = m.decoder === "none" ? "no attention" : `${m.decoder} (${m.score}` +
       (m.num_heads > 1 ? `, ${m.num_heads} heads` : "") + ")";
     const family = m.cell ? `${m.family}/${m.cell}` : m.family;
@@ -161,9 +169,11 @@
   // ------------------------------------------------------------------ submit
   async function submit(event) {
     event.preventDefault();
-    const run = { translate: submitTranslate, classify: submitClassify, match: submitMatch }[state.task];
+    const run = { translate: submitTranslate, classify: submitClassify, match: submitMatch, caption: submitCaption,
+      classify_images: submitImages }[state.task];
     el.submit.disabled = true;
     el.heatmap.dataset.drawn = "0";
+    el.imageCanvas.dataset.drawn = el.frameStrip.dataset.drawn = "0";
     const started = performance.now();
     const took = (data) => `model ${fmt(data.elapsed_ms, 0)} ms · round trip ${fmt(performance.now() - started, 0)} ms`;
     try {
@@ -401,6 +411,217 @@
     };
   }
 
+  // ------------------------------------------------------------------ images (caption, classify_images)
+  function imageModelChanged(m) {
+    const video = m.family === "video_captioner";
+    el.imageView.hidden = true;  // another image model: the last picture was its predecessor's
+    el.imageFile.multiple = video;
+    el.imageHint.textContent = video
+      ? `(the clip's ${m.frames} frames as image files, in file-name order; each is read grey at ${m.image_size} px)`
+      : `(PNG or JPEG; the model reads it grey, resized to ${m.image_size} × ${m.image_size} px)`;
+    if (m.task === "caption") {
+      const reads = video ? `clips of ${m.frames} frames` : `images, ${m.grid[0]} × ${m.grid[1]} regions`;
+      el.modelInfo.textContent = `${m.family} · ${m.attention} attention · ${reads} of ${m.image_size} px · ` +
+        `vocab ${m.vocab} · ≤ ${m.max_words} words`;
+      el.beam.value = Math.min(m.beam, state.limits.max_beam);
+    } else {
+      const looks = m.glimpses ? `${m.glimpses} glimpses of ${m.glimpse_size} px × ${m.scales} scales`
+        : "no attention (a CNN)";
+      el.modelInfo.textContent = `${m.family} · ${looks} · ${m.labels.length} classes: ${labelList(m.labels)} · ` +
+        `${m.image_size} px`;
+    }
+  }
+
+  const readAsDataURL = (file) => new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(new Error(`could not read ${file.name}`));
+    reader.readAsDataURL(file);
+  });
+  const loadPicture = (url) => new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error("the browser cannot show this file as an image"));
+    img.src = url;
+  });
+
+  async function chosenPictures(m) {
+    const files = [...el.imageFile.files].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    if (!files.length) throw new Error(m.family === "video_captioner" ? `choose the clip's ${m.frames} frames first`
+      : "choose an image first");
+    if (m.family === "video_captioner" && files.length !== m.frames) {
+      throw new Error(`${files.length} file${files.length > 1 ? "s" : ""} chosen; ${m.name} reads clips of exactly ` +
+        `${m.frames} frames`);
+    }
+    if (m.family !== "video_captioner" && files.length > 1) throw new Error("choose one image");
+    const urls = await Promise.all(files.map(readAsDataURL));
+    return { urls, pictures: await Promise.all(urls.map(loadPicture)) };
+  }
+
+  async function submitCaption(took) {
+    const m = state.models.find((x) => x.name === el.model.value);
+    const { urls, pictures } = await chosenPictures(m);
+    const video = m.family === "video_captioner";
+    setStatus("captioning…");
+    const body = { model: m.name, beam: Number(el.beam.value) || null, attention: true };
+    if (video) body.clips = [urls]; else body.images = urls;
+    const data = await postJSON("/caption", body);
+    if (state.task !== "caption") return;
+    const result = data.results[0];
+    setStatus(`“${result.text}” · ${took(data)}`);
+    el.prediction.hidden = true;
+    state.picture = { model: m, pictures, result, video, word: 0 };
+    renderPicture();
+  }
+
+  async function submitImages(took) {
+    const m = state.models.find((x) => x.name === el.model.value);
+    const { urls, pictures } = await chosenPictures(m);
+    setStatus("classifying…");
+    const data = await postJSON("/classify_images", { model: m.name, images: urls, attention: true });
+    if (state.task !== "classify_images") return;
+    const result = data.results[0];
+    setStatus(`${result.label} (p ${fmt(result.probs[result.label], 3)}) · ${took(data)}`);
+    renderPrediction(result);
+    state.picture = { model: m, pictures, result, video: false, word: -1 };
+    renderPicture();
+  }
+
+  function renderPicture() {
+    const p = state.picture, r = p.result;
+    el.imageView.hidden = false;
+    el.frameStrip.hidden = !p.video;
+    el.imageCanvas.hidden = p.video;
+    el.glimpseList.hidden = !r.glimpses;
+    el.captionWords.hidden = !r.tokens;
+    el.imageLegend.hidden = !r.tokens;
+    if (r.tokens) {
+      el.imageTitle.textContent = p.video ? "Which frames each word looked at" : "Where each word looked";
+      el.captionWords.replaceChildren(...r.tokens.map((word, t) => {
+        const b = node("button", "", word);
+        b.type = "button";
+        b.dataset.word = t;
+        b.setAttribute("aria-pressed", "false");
+        b.addEventListener("click", () => selectWord(t));
+        b.addEventListener("mouseenter", () => selectWord(t));
+        return b;
+      }));
+      if (p.video) buildFrameStrip();
+      selectWord(0);
+      return;
+    }
+    el.imageTitle.textContent = r.glimpses ? "Where RAM looked: its glimpses in order" : "The image as the model reads it";
+    drawImageBase();
+    if (r.glimpses) drawGlimpses();
+    el.imageInfo.textContent = r.glimpses
+      ? `${r.glimpses.length} glimpses: the sharpest patch outlined, the wider scales dashed, numbered in order.`
+      : "A CNN looks at every pixel at once: it has no attention to show.";
+    el.imageCanvas.dataset.drawn = "1";
+  }
+
+  function drawImageBase() {  // the picture in grey, as the model reads it, on the whole canvas
+    const ctx = el.imageCanvas.getContext("2d"), size = el.imageCanvas.width;
+    ctx.save();
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, size, size);
+    ctx.filter = "grayscale(1)";
+    ctx.drawImage(state.picture.pictures[0], 0, 0, size, size);
+    ctx.restore();
+    return ctx;
+  }
+
+  // One word's weights over the h x w regions, drawn as the paper does: each region's weight relative to
+  // the largest, upsampled smoothly over the image (bilinear, by the canvas) in the highlight colour.
+  function drawRegionWeights(row, grid) {
+    const ctx = drawImageBase(), size = el.imageCanvas.width;
+    const [h, w] = grid, top = Math.max(...row);
+    const cells = document.createElement("canvas");
+    cells.width = w;
+    cells.height = h;
+    const img = cells.getContext("2d").createImageData(w, h);
+    row.forEach((x, i) => img.data.set([...HOT_RGB, Math.round(255 * 0.75 * (top > 0 ? x / top : 0))], i * 4));
+    cells.getContext("2d").putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(cells, 0, 0, size, size);
+    const peak = row.indexOf(top);
+    return { r: Math.floor(peak / w), c: peak % w, x: ((peak % w) + 0.5) * size / w,
+      y: (Math.floor(peak / w) + 0.5) * size / h, weight: top };
+  }
+
+  function buildFrameStrip() {
+    el.frameStrip.replaceChildren(...state.picture.pictures.map((picture, f) => {
+      const box = node("div", "frame"), canvas = document.createElement("canvas"), bar = node("span", "weight-bar");
+      canvas.width = canvas.height = 72;
+      const ctx = canvas.getContext("2d");
+      ctx.filter = "grayscale(1)";
+      ctx.drawImage(picture, 0, 0, 72, 72);
+      bar.append(node("span"));
+      box.append(canvas, bar, node("span", "value", `frame ${f}`));
+      return box;
+    }));
+  }
+
+  function selectWord(t) {
+    const p = state.picture, r = p.result, row = r.attention[t] || [];
+    p.word = t;
+    for (const b of el.captionWords.querySelectorAll("button")) b.setAttribute("aria-pressed", String(Number(b.dataset.word) === t));
+    const word = r.tokens[t];
+    if (p.video) {
+      const top = Math.max(...row), best = row.indexOf(top);
+      [...el.frameStrip.children].forEach((box, f) => {
+        const share = top > 0 ? row[f] / top : 0;
+        box.querySelector("canvas").style.borderColor = rgba(HOT_RGB, share);
+        box.querySelector(".weight-bar span").style.width = `${(share * 100).toFixed(1)}%`;
+        box.querySelector(".value").textContent = `frame ${f} · ${fmt(row[f], 2)}`;
+        box.dataset.weight = row[f];
+      });
+      el.frameStrip.dataset.word = t;
+      el.frameStrip.dataset.peak = best;
+      el.imageInfo.replaceChildren("word ", node("b", "", word), ` (${t + 1} of ${r.tokens.length}): most weight on ` +
+        `frame ${best} (${fmt(top, 3)})`);
+      el.frameStrip.dataset.drawn = "1";
+      return;
+    }
+    const peak = drawRegionWeights(row, r.grid);
+    Object.assign(el.imageCanvas.dataset, { drawn: "1", word: t, peak: `${peak.x},${peak.y}` });
+    el.imageInfo.replaceChildren("word ", node("b", "", word), ` (${t + 1} of ${r.tokens.length}): most weight on ` +
+      `region row ${peak.r + 1}, column ${peak.c + 1} of ${r.grid[0]} × ${r.grid[1]} (${fmt(peak.weight, 3)})`);
+  }
+
+  // RAM's glimpses (Mnih et al. 2014): the sharpest patch of each outlined, its wider scales dashed, centres
+  // joined in the order taken and numbered; the latest is drawn in the highlight colour.
+  function drawGlimpses() {
+    const p = state.picture, m = p.model, ctx = el.imageCanvas.getContext("2d"), size = el.imageCanvas.width;
+    const scale = size / m.image_size, points = p.result.glimpses.map(([x, y]) => [(x + 1) / 2 * size, (y + 1) / 2 * size]);
+    ctx.save();
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "rgba(130, 177, 218, 0.9)";
+    ctx.beginPath();
+    points.forEach(([x, y], g) => (g ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+    ctx.stroke();
+    points.forEach(([x, y], g) => {
+      const last = g === points.length - 1, colour = last ? `rgb(${HOT_RGB.join(", ")})` : "rgb(130, 177, 218)";
+      for (let k = m.scales - 1; k >= 0; k--) {
+        const side = m.glimpse_size * 2 ** k * scale;
+        ctx.setLineDash(k ? [4, 4] : []);
+        ctx.globalAlpha = k ? 0.45 : 1;
+        ctx.strokeStyle = colour;
+        ctx.strokeRect(x - side / 2, y - side / 2, side, side);
+      }
+      ctx.setLineDash([]);
+      ctx.globalAlpha = 1;
+      ctx.fillStyle = colour;
+      ctx.font = `bold 13px ${FONT}`;
+      ctx.fillText(String(g + 1), x + 3, y - 3);
+    });
+    ctx.restore();
+    el.glimpseList.replaceChildren(...p.result.glimpses.map(([x, y], g) => node("li", "",
+      `(${fmt(x, 2)}, ${fmt(y, 2)})` + (g === points.length - 1 ? " · last" : ""))));
+    el.imageCanvas.dataset.glimpses = points.length;
+    el.imageCanvas.dataset.last = points[points.length - 1].map((v) => v.toFixed(1)).join(",");
+  }
+
   // ------------------------------------------------------------------ heatmap
   function fitCell(map) {
     const labelW = state.layout ? state.layout.labelW : 80;
@@ -456,6 +677,7 @@
       el.heatmap.hidden = true;
       el.info.textContent = map.empty;
       el.heatmap.dataset.drawn = "0";
+    el.imageCanvas.dataset.drawn = el.frameStrip.dataset.drawn = "0";
       return;
     }
     el.heatmap.hidden = false;
