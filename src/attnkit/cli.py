@@ -131,7 +131,8 @@ def cmd_caption(args: argparse.Namespace) -> int:
             if captioning:
                 _write_caption_pictures(image, r, out, f"{i:04d}")
             elif r.glimpses is not None:
-                _write_glimpse_picture(image, r, predictor.config.model.glimpse_size, out / f"{i:04d}.png")
+                _write_glimpse_picture(image, r, predictor.config.model.glimpse_size, out / f"{i:04d}.png",
+                                       scales=predictor.config.model.scales)
         if not captioning and not predictor.has_glimpses:
             print(f"attnkit caption: a {predictor.config.model.family} has no attention; nothing written to "
                   f"{args.attention}", file=sys.stderr)
@@ -139,14 +140,13 @@ def cmd_caption(args: argparse.Namespace) -> int:
 
 
 def _write_caption_pictures(image, caption, directory: Path, stem: str) -> None:
-    """A clip: one heatmap of its words over its frames (``stem.png``). An image: one overlay per word
-    (``stem_00.png``, ``stem_01.png``, ...) with that word's attention over the regions."""
-    from attnkit.viz import AttentionMap, overlay_image, plot_heatmap
+    """A clip: its frame strip, the frames in a row over one row per word of its attention over them
+    (``stem.png``). An image: one overlay per word (``stem_00.png``, ``stem_01.png``, ...) with that word's
+    attention over the regions."""
+    from attnkit.viz import overlay_image, plot_frame_strip
 
     if caption.grid is None:
-        frames = [f"frame {f}" for f in range(caption.attn.shape[1])]
-        plot_heatmap(AttentionMap(caption.attn, caption.tokens, frames, kind="temporal", title=caption.text),
-                     directory / f"{stem}.png")
+        plot_frame_strip(image, caption.attn, caption.tokens, directory / f"{stem}.png", title=caption.text)
         return
     h, w = caption.grid
     words = caption.tokens
@@ -157,21 +157,14 @@ def _write_caption_pictures(image, caption, directory: Path, stem: str) -> None:
         overlay_image(image, caption.attn[t].reshape(h, w).numpy(), directory / f"{stem}_{t:02d}.png", title=title)
 
 
-def _write_glimpse_picture(image, prediction, glimpse_size: int, path: Path) -> None:
-    """RAM's glimpses drawn on the image: the sharpest patch of each, later glimpses brighter."""
-    import numpy as np
+def _write_glimpse_picture(image, prediction, glimpse_size: int, path: Path, scales: int = 1) -> None:
+    """RAM's glimpse path on the image: each glimpse's sharpest patch (and ``scales - 1`` coarser ones,
+    faintly), numbered in order and joined by arrows."""
+    from attnkit.viz import plot_glimpse_path
 
-    from attnkit.viz import overlay_image
-
-    H, W = image.shape
-    footprint = np.zeros((H, W))
-    for g, (x, y) in enumerate(prediction.glimpses.tolist(), 1):
-        cx, cy = (x + 1) / 2 * W, (y + 1) / 2 * H
-        x0, y0 = max(round(cx - glimpse_size / 2), 0), max(round(cy - glimpse_size / 2), 0)
-        footprint[y0:y0 + glimpse_size, x0:x0 + glimpse_size] += g
-    overlay_image(image, footprint, path,
-                  title=f"{prediction.label} ({prediction.probs[prediction.label]:.2f}), "
-                        f"{len(prediction.glimpses)} glimpses")
+    plot_glimpse_path(image, prediction.glimpses, path, glimpse_size=glimpse_size, scales=scales,
+                      title=f"{prediction.label} ({prediction.probs[prediction.label]:.2f}), "
+                            f"{len(prediction.glimpses)} glimpses")
 
 
 def _read_input(path: str | None) -> list[str]:
@@ -273,8 +266,7 @@ def cmd_evaluate_labelled(args: argparse.Namespace) -> int:
 def cmd_evaluate_vision(args: argparse.Namespace, task: str) -> int:
     from attnkit.training.vision import evaluate_captioner, evaluate_image_classifier
 
-    given = [flag for flag, value in (("--src", args.src), ("--ref", args.ref), ("--file", args.file),
-                                      ("--report", args.report)) if value]
+    given = [flag for flag, value in (("--src", args.src), ("--ref", args.ref), ("--file", args.file)) if value]
     if given:
         raise ConfigError(f"{', '.join(given)} do not apply to image models: they are scored on a split of their "
                           f"generated corpus (--split)")
@@ -294,6 +286,10 @@ def cmd_evaluate_vision(args: argparse.Namespace, task: str) -> int:
     print(f"{'examples':15s} {result['examples']}")
     if "bleu_signature" in result:
         print(f"BLEU signature: {result['bleu_signature']}")
+    if args.report:
+        from attnkit.training.vision_report import write_vision_report
+
+        print(f"report: {write_vision_report(args.report, args.model_dir, result)}")
     return 0
 
 
@@ -333,7 +329,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from attnkit.serve import Limits, name_models, serve
 
-    given = {k: getattr(args, k) for k in ("max_chars", "max_batch", "max_beam", "timeout_s")
+    given = {k: getattr(args, k) for k in ("max_chars", "max_batch", "max_beam", "timeout_s", "max_image_bytes")
              if getattr(args, k) is not None}
     try:
         limits = Limits(**given)
@@ -431,8 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, help="captioners: beam size (1 = greedy; default from the model's config)")
     p.add_argument("--json", action="store_true", help="one JSON object per image, with the attention")
     p.add_argument("--attention", metavar="DIR", help="write pictures of the attention into DIR: per word an "
-                   "overlay on the image (0001_00.png, ...), per clip a words x frames heatmap (0001.png), per "
-                   "image RAM's glimpses (0001.png)")
+                   "overlay on the image (0001_00.png, ...), per clip a frame strip with each word's weights "
+                   "(0001.png), per image RAM's glimpse path (0001.png)")
     p.set_defaults(func=cmd_caption)
 
     p = verbs.add_parser("evaluate", help="translation: BLEU, chrF, exact match (and AER where gold alignments "
@@ -446,15 +442,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, help="beam size (default from the model's config)")
     p.add_argument("--output", "-o", help="also write the hypotheses to this file")
     p.add_argument("--report", metavar="DIR", help="write an HTML report (metrics, training curves, best and "
-                   "worst sentences with their attention) to DIR/index.html")
+                   "worst examples with their attention: sentences, documents, captions, images) to DIR/index.html")
     p.set_defaults(func=cmd_evaluate)
 
     p = verbs.add_parser("serve", help="REST API and the attention explorer page over model directories")
     p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="models to serve (loaded once, at start)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; no authentication)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-chars", dest="max_chars", type=int, help="characters per sentence (default 1000)")
-    p.add_argument("--max-batch", dest="max_batch", type=int, help="sentences per request (default 32)")
+    p.add_argument("--max-chars", dest="max_chars", type=int, help="characters per text (default 1000)")
+    p.add_argument("--max-batch", dest="max_batch", type=int,
+                   help="sentences, texts, pairs, images or clips per request (default 32)")
+    p.add_argument("--max-image-bytes", dest="max_image_bytes", type=int,
+                   help="bytes of one image file, or of all the frames of one clip (default 2000000)")
     p.add_argument("--max-beam", dest="max_beam", type=int, help="largest beam a request may ask for (default 10)")
     p.add_argument("--timeout", dest="timeout_s", type=float, help="seconds a request may take (default 30)")
     p.set_defaults(func=cmd_serve)

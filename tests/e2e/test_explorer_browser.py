@@ -4,9 +4,9 @@ A tiny dates model, a tiny document classifier (HAN), a tiny matcher and tiny vi
 served together by uvicorn on a free loopback port in a background thread, and the page is used as a
 person would: type a sentence, translate, hover the heatmap, switch hypotheses, then a 200-character
 input; classify a document and hover its shaded words; match two texts and hover their co-attention;
-upload an image (a clip's frames) and see each word's attention over it, or RAM's glimpses. Screenshots go to the test's tmp
-dir; with ``ATTNKIT_DOCS_SCREENSHOT=1`` one is also copied to ``docs/explorer.png``.
-``ATTNKIT_EXPLORER_MODEL=DIR`` serves that translation model instead of the tiny one.
+upload an image (a clip's frames) and see each word's attention over it, or RAM's glimpses.
+Screenshots go to the test's tmp dir; with ``ATTNKIT_DOCS_SCREENSHOT=1`` one is also copied to
+``docs/explorer.png``. ``ATTNKIT_EXPLORER_MODEL=DIR`` serves that translation model instead of the tiny one.
 Skipped (with the reason) where chromium or the ``playwright`` package is missing.
 """
 

@@ -268,7 +268,8 @@ def transformer_seq2seq(src_vocab: int, tgt_vocab: int, *, embed_dim: int = 128,
         raise ValueError(f"attention_output must be 'align' or 'all', got {attention_output!r}")
 
     def mha():
-        return MultiHeadAttention(embed_dim, num_heads, dropout=dropout if attention_dropout is None else attention_dropout)
+        rate = dropout if attention_dropout is None else attention_dropout
+        return MultiHeadAttention(embed_dim, num_heads, dropout=rate)
 
     src_embed = nn.Embedding(src_vocab, embed_dim, padding_idx=pad_id)
     tgt_embed = src_embed if share_embeddings else nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)

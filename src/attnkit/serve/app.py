@@ -598,7 +598,8 @@ def _add_error_handlers(app: FastAPI, limits: Limits) -> None:
 def create_app(model_dirs: dict[str, Path], *, limits: Limits | None = None) -> FastAPI:
     """The app serving the models in ``model_dirs`` (name -> model directory), loaded now.
 
-    Each is loaded by its task (translate, classify, match, caption, classify_images). Raises :class:`attnkit.errors.CheckpointError`
+    Each is loaded by its task (translate, classify, match, caption, classify_images). Raises
+    :class:`attnkit.errors.CheckpointError`
     (naming the directory) for a directory that is not a model.
     """
     if not model_dirs:

@@ -53,9 +53,10 @@ def _curves(model_dir: Path, out_dir: Path) -> str | None:
     history_path = model_dir / "history.json"
     if history_path.is_file():
         from attnkit.training.loop import _plot_curves
+        from attnkit.training.tasks import TranslationTask
 
         history = json.loads(history_path.read_text(encoding="utf-8")).get("history", [])
-        _plot_curves(history, target)
+        _plot_curves(history, target, TranslationTask.curve_metrics)
         return target.name if target.is_file() else None
     return None
 

@@ -416,8 +416,13 @@ class ImageClassifierPredictor(_ImagePredictor):
         return out
 
 
-def _image_metrics(predictor: ImageClassifierPredictor, split: VisionSplit) -> dict:
-    preds = predictor.classify(list(split.pixels.numpy()))
+def _image_metrics(predictor: ImageClassifierPredictor, split: VisionSplit,
+                   preds: Sequence[ImagePrediction] | None = None) -> dict:
+    """Accuracy and macro-F1 (RAM: also glimpse hits) of ``preds``, the predictions of ``split``'s images
+    (made here when not given)."""
+    preds = predictor.classify(list(split.pixels.numpy())) if preds is None else preds
+    if len(preds) != len(split):
+        raise ValueError(f"{len(preds)} predictions for {len(split)} images; give one per image")
     gold = [predictor.labels.names[y] for y in split.labels]
     m = classification_metrics(gold, [p.label for p in preds], predictor.labels.names)
     metrics = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
@@ -531,7 +536,12 @@ def _save_split_metrics(model_dir: Path, split: str, scores: dict) -> None:
 
 def evaluate_captioner(model_dir: str | Path, *, split: str = "test", beam: int | None = None) -> dict:
     """Caption ``data.eval_size`` images (clips) of ``split``: BLEU-4, exact caption accuracy, and pointing
-    accuracy (scenes) or word -> frame alignment accuracy (clips); saved into ``metrics.json``."""
+    accuracy (scenes) or word -> frame alignment accuracy (clips); saved into ``metrics.json``.
+
+    Returns the scores, ``captions`` (the generated texts) and what a report needs: ``task``,
+    ``predictions`` (one :class:`Caption` per example, with its attention) and ``data`` (the
+    :class:`VisionSplit`: pixels, reference captions and ground truth).
+    """
     model_dir = Path(model_dir)
     captioner = ImageCaptioner.from_dir(model_dir)
     beam = beam or captioner.config.decode.beam
@@ -539,15 +549,24 @@ def evaluate_captioner(model_dir: str | Path, *, split: str = "test", beam: int 
     metrics, captions = _caption_metrics(captioner, data, beam)
     scores = {**metrics, "beam": beam, "examples": len(data), "evaluated_on": f"{split} split"}
     _save_split_metrics(model_dir, split, scores)
-    return {**scores, "captions": [c.text for c in captions]}
+    return {**scores, "captions": [c.text for c in captions], "task": "caption", "predictions": captions,
+            "data": data}
 
 
 def evaluate_image_classifier(model_dir: str | Path, *, split: str = "test") -> dict:
     """Accuracy and macro-F1 on ``data.eval_size`` images of ``split`` (RAM: also the share of glimpses
-    centred on the item); saved into ``metrics.json``."""
+    centred on the item); saved into ``metrics.json``.
+
+    Returns the scores and what a report needs: ``task``, ``predictions`` (one :class:`ImagePrediction` per
+    image), ``gold`` (the true class names), ``labels`` (every class name, in logit order) and ``data``
+    (the :class:`VisionSplit`).
+    """
     model_dir = Path(model_dir)
     predictor = ImageClassifierPredictor.from_dir(model_dir)
     data = load_vision_split(predictor.config.data, split)
-    scores = {**_image_metrics(predictor, data), "examples": len(data), "evaluated_on": f"{split} split"}
+    preds = predictor.classify(list(data.pixels.numpy()))
+    scores = {**_image_metrics(predictor, data, preds), "examples": len(data), "evaluated_on": f"{split} split"}
     _save_split_metrics(model_dir, split, scores)
-    return scores
+    names = predictor.labels.names
+    return {**scores, "task": "classify_images", "predictions": preds, "gold": [names[y] for y in data.labels],
+            "labels": list(names), "data": data}

@@ -98,5 +98,6 @@ def test_attention_dropout_is_its_own_knob():
 
     assert rates() == {0.3}  # default: the model's dropout
     assert rates(attention_dropout=0.0) == {0.0}
-    classifier = create_model("transformer_classifier", vocab_size=20, num_classes=3, dropout=0.3, attention_dropout=0.1)
+    classifier = create_model("transformer_classifier", vocab_size=20, num_classes=3, dropout=0.3,
+                              attention_dropout=0.1)
     assert {m.dropout for m in classifier.modules() if isinstance(m, MultiHeadAttention)} == {0.1}
