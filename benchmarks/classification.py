@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, train_side_by_side, write_below_prose
 DOCS = ("debian", "wordnet", "fortunes")
 MATCHES = ("kjv_web", "es_en")
 MARKER = "<!-- results: written by benchmarks/classification.py -->"
@@ -40,26 +39,6 @@ def _jobs(datasets: list[str]) -> list[tuple[str, str, str, list[str]]]:
             jobs += [(d, "coattention", f"configs/match_{d}.yaml", []),
                      (d, "no_coattention", f"configs/match_{d}.yaml", ["model.coattention=false"])]
     return jobs
-
-
-def _train_all(jobs, runs: Path, minutes: dict[str, float], parallel: int) -> None:
-    """Train ``parallel`` models at a time, one torch thread each, so their budgets are comparable."""
-    pending = list(jobs)
-    running: list[tuple[subprocess.Popen, str]] = []
-    while pending or running:
-        while pending and len(running) < parallel:
-            d, variant, config, overrides = pending.pop(0)
-            cmd = [sys.executable, "-m", "attnkit", "train", str(ROOT / config), *overrides,
-                   f"train.time_limit_minutes={minutes[d]}", "train.threads=1", "--no-progress", "--fresh",
-                   "--model-dir", str(runs / f"bench_{d}_{variant}")]
-            print("+", " ".join(cmd), file=sys.stderr, flush=True)
-            running.append((subprocess.Popen(cmd), f"{d}/{variant}"))
-        time.sleep(2)
-        for proc, name in list(running):
-            if proc.poll() is not None:
-                running.remove((proc, name))
-                if proc.returncode:
-                    raise SystemExit(f"training {name} failed with exit code {proc.returncode}")
 
 
 def _neural(runs: Path, d: str, variant: str) -> dict:
@@ -113,7 +92,9 @@ def main() -> None:
             parser.error(f"--minutes-for {item!r}: expected DATASET=MINUTES with a dataset of --datasets")
         minutes[name] = float(value)
     if args.train:
-        _train_all(jobs, args.runs, minutes, args.parallel)
+        train_side_by_side([(f"{d}/{variant}", config, [*overrides, f"train.time_limit_minutes={minutes[d]}"],
+                             args.runs / f"bench_{d}_{variant}") for d, variant, config, overrides in jobs],
+                           args.parallel)
     rows = []
     for d in args.datasets:
         rows.append((d, "tfidf_logreg" if d in DOCS else "tfidf_cosine", _tfidf(d)))
@@ -128,8 +109,7 @@ def main() -> None:
     print(table)
     command = "python benchmarks/classification.py " + " ".join(sys.argv[1:])
     if args.out:
-        prose = args.out.read_text(encoding="utf-8").split(MARKER)[0] if args.out.is_file() else ""
-        args.out.write_text(f"{prose}{MARKER}\n\nCommand: `{command.strip()}`\n\n{table}\n", encoding="utf-8")
+        write_below_prose(args.out, MARKER, command, table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,79 @@
+"""Attention over pixels and frames: soft vs hard captioning attention on fashion scenes, temporal attention
+on clips, and RAM's glimpses against a CNN on cluttered Fashion-MNIST. One table.
+
+    # train every recipe (two at a time, one thread each, each within its 30-minute limit), then score:
+    python benchmarks/vision.py --train
+    # score models trained earlier (runs/<recipe name>):
+    python benchmarks/vision.py
+
+Recipes: ``configs/caption_scenes_soft.yaml``, ``caption_scenes_hard.yaml``, ``caption_clips.yaml``,
+``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``. Every model is scored on its corpus's test split
+(1,000 generated scenes, clips or images, the same for every model): captioners by BLEU-4, exact caption
+match and where their attention falls (pointing accuracy for scenes, word -> frame alignment for clips),
+image classifiers by accuracy (RAM also by the share of glimpses centred on the item). The table and the
+command go to ``docs/vision.md`` below its prose unless ``--out`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from common import ROOT, train_side_by_side, write_below_prose
+
+RECIPES = {  # name -> what the row says
+    "caption_scenes_soft": "captioner, soft attention (scenes)",
+    "caption_scenes_hard": "captioner, hard attention (scenes)",
+    "caption_clips": "video captioner, temporal attention (clips)",
+    "ram_cluttered": "RAM, 6 glimpses (cluttered 60 x 60)",
+    "cnn_cluttered": "CNN (cluttered 60 x 60)",
+}
+COLUMNS = ("bleu", "exact_match", "pointing", "frame_alignment", "accuracy", "glimpse_hits")
+MARKER = "<!-- results: written by benchmarks/vision.py -->"
+
+
+def _score(model_dir: Path) -> dict:
+    from attnkit.training.labelled import model_task
+    from attnkit.training.vision import evaluate_captioner, evaluate_image_classifier
+
+    t0 = time.perf_counter()
+    if model_task(model_dir) == "caption":
+        result = evaluate_captioner(model_dir, split="test")
+    else:
+        result = evaluate_image_classifier(model_dir, split="test")
+    history = json.loads((model_dir / "history.json").read_text(encoding="utf-8"))
+    return {**{k: result.get(k) for k in COLUMNS}, "examples": result["examples"],
+            "train_min": history["train_minutes"], "steps": history["steps"], "best_step": history["best_step"],
+            "test_s": time.perf_counter() - t0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--train", action="store_true", help="train the recipes first")
+    parser.add_argument("--parallel", type=int, default=2, help="models trained at once (default 2)")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "vision.md")
+    args = parser.parse_args()
+    if args.train:
+        train_side_by_side([(name, f"configs/{name}.yaml", [], args.runs / name) for name in args.recipes],
+                           args.parallel)
+    header = ("| model (recipe) | BLEU-4 | exact caption (%) | pointing (%) | word -> frame (%) | accuracy (%) | "
+              "glimpses on the item (%) | test examples | train min | steps (best) |")
+    lines = [header, "|" + "---|" * 10]
+    for name in args.recipes:
+        r = _score(args.runs / name)
+        cells = ["" if r[k] is None else f"{r[k]:.2f}" for k in COLUMNS]
+        lines.append(f"| {RECIPES[name]} (`{name}`) | {' | '.join(cells)} | {r['examples']} | {r['train_min']:.1f} | "
+                     f"{r['steps']} ({r['best_step']}) |")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        write_below_prose(args.out, MARKER, "python benchmarks/vision.py " + " ".join(sys.argv[1:]), table)
+
+
+if __name__ == "__main__":
+    main()
