@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from common import ROOT, train_side_by_side, write_below_prose
+
 DOCS = ("debian", "wordnet", "fortunes")
 MATCHES = ("kjv_web", "es_en")
 MARKER = "<!-- results: written by benchmarks/classification.py -->"
