@@ -7,11 +7,13 @@ on clips, and RAM's glimpses against a CNN on cluttered Fashion-MNIST. One table
     python benchmarks/vision.py
 
 Recipes: ``configs/caption_scenes_soft.yaml``, ``caption_scenes_hard.yaml``, ``caption_clips.yaml``,
-``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``. Every model is scored on its corpus's test split
-(1,000 generated scenes, clips or images, the same for every model): captioners by BLEU-4, exact caption
-match and where their attention falls (pointing accuracy for scenes, word -> frame alignment for clips),
-image classifiers by accuracy (RAM also by the share of glimpses centred on the item). The table and the
-command go to ``docs/vision.md`` below its prose unless ``--out`` says otherwise.
+``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``, and the soft captioner again with
+``model.region_positions=true`` (where each region is, added to its features). Every model is scored
+on its corpus's test split (1,000 generated scenes, clips or images, the same for every model):
+captioners by BLEU-4, exact caption match and where their attention falls (pointing accuracy for
+scenes, word -> frame alignment for clips), image classifiers by accuracy (RAM also by the share of
+glimpses centred on the item). The table and the command go to ``docs/vision.md`` below its prose
+unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from pathlib import Path
 
 from common import ROOT, train_side_by_side, write_below_prose
 
-RECIPES = {  # name -> what the row says
-    "caption_scenes_soft": "captioner, soft attention (scenes)",
-    "caption_scenes_hard": "captioner, hard attention (scenes)",
-    "caption_clips": "video captioner, temporal attention (clips)",
-    "ram_cluttered": "RAM, 6 glimpses (cluttered 60 x 60)",
-    "cnn_cluttered": "CNN (cluttered 60 x 60)",
+RECIPES = {  # run name -> (what the row says, recipe, overrides)
+    "caption_scenes_soft": ("captioner, soft attention (scenes)", "caption_scenes_soft", []),
+    "caption_scenes_hard": ("captioner, hard attention (scenes)", "caption_scenes_hard", []),
+    "caption_scenes_soft_positions": ("captioner, soft attention + region positions (scenes)", "caption_scenes_soft",
+                                      ["model.region_positions=true"]),
+    "caption_clips": ("video captioner, temporal attention (clips)", "caption_clips", []),
+    "ram_cluttered": ("RAM, 6 glimpses (cluttered 60 x 60)", "ram_cluttered", []),
+    "cnn_cluttered": ("CNN (cluttered 60 x 60)", "cnn_cluttered", []),
 }
 COLUMNS = ("bleu", "exact_match", "pointing", "frame_alignment", "accuracy", "glimpse_hits")
 MARKER = "<!-- results: written by benchmarks/vision.py -->"
@@ -59,15 +63,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "vision.md")
     args = parser.parse_args()
     if args.train:
-        train_side_by_side([(name, f"configs/{name}.yaml", [], args.runs / name) for name in args.recipes],
-                           args.parallel)
+        train_side_by_side([(name, f"configs/{RECIPES[name][1]}.yaml", RECIPES[name][2], args.runs / name)
+                            for name in args.recipes], args.parallel)
     header = ("| model (recipe) | BLEU-4 | exact caption (%) | pointing (%) | word -> frame (%) | accuracy (%) | "
               "glimpses on the item (%) | test examples | train min | steps (best) |")
     lines = [header, "|" + "---|" * 10]
     for name in args.recipes:
         r = _score(args.runs / name)
         cells = ["" if r[k] is None else f"{r[k]:.2f}" for k in COLUMNS]
-        lines.append(f"| {RECIPES[name]} (`{name}`) | {' | '.join(cells)} | {r['examples']} | {r['train_min']:.1f} | "
+        label, recipe, overrides = RECIPES[name]
+        recipe = " ".join([recipe, *overrides])
+        lines.append(f"| {label} (`{recipe}`) | {' | '.join(cells)} | {r['examples']} | {r['train_min']:.1f} | "
                      f"{r['steps']} ({r['best_step']}) |")
     table = "\n".join(lines)
     print(table)

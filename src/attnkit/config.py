@@ -136,12 +136,13 @@ HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dr
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
                              "positions", "max_positions", "pooling", "attention_dropout"})
 MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
-CAPTIONER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
-                            "doubly_stochastic", "entropy_bonus", "dropout"})
+VIDEO_CAPTIONER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim",
+                                  "attention", "doubly_stochastic", "entropy_bonus", "dropout"})
+CAPTIONER_KEYS = VIDEO_CAPTIONER_KEYS | {"region_positions"}
 RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std"})
 CNN_KEYS = frozenset({"channels", "convs_per_block", "dropout"})
 FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
-               "matcher": MATCHER_KEYS, "captioner": CAPTIONER_KEYS, "video_captioner": CAPTIONER_KEYS,
+               "matcher": MATCHER_KEYS, "captioner": CAPTIONER_KEYS, "video_captioner": VIDEO_CAPTIONER_KEYS,
                "ram": RAM_KEYS, "cnn_classifier": CNN_KEYS}
 TASKS = {"rnn": "translate", "transformer": "translate", "han": "classify", "classifier": "classify",
          "matcher": "match", "captioner": "caption", "video_captioner": "caption", "ram": "classify_images",
@@ -196,6 +197,9 @@ class ModelConfig(_Section):
     attention: Literal["soft", "hard"] = "soft"
     doubly_stochastic: float = Field(1.0, ge=0, description="soft: lambda of the doubly stochastic penalty (eq. 14)")
     entropy_bonus: float = Field(0.01, ge=0, description="hard: weight of the entropy bonus of section 4.1")
+    region_positions: bool = Field(False, description=(
+        "captioner: add a learned map of each region's grid coordinates to its features, so that the "
+        "attended context says where the model looked"))
     # ram (Mnih et al. 2014); rnn's cell is its core network, hidden_dim its size
     glimpse_size: int = Field(12, gt=0, description="side in pixels of the sharpest glimpse patch")
     scales: int = Field(3, ge=1, description="patches per glimpse, each twice as wide as the one before")

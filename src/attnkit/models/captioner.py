@@ -68,6 +68,7 @@ __all__ = [
     "CaptionSearch",
     "CaptionState",
     "ImageCaptioner",
+    "RegionPositions",
     "captioner",
     "doubly_stochastic_penalty",
     "search_inputs",
@@ -290,22 +291,54 @@ class AttentionLSTMDecoder(nn.Module):
         return CaptionLoss(seq.loss, seq.nll, seq.ntokens, attn)
 
 
+class RegionPositions(nn.Module):
+    """Where each region is, added to its features: ``a_i + W [x_i, y_i] + b`` with ``(x_i, y_i)`` the
+    region's centre on the grid scaled to [-1, 1] (``W`` learned).
+
+    A small CNN's features say little of where a region lies, so the soft context ``sum_i alpha_ti a_i``
+    says what the model looked at but not where; words for relations ("left of", "above") need the
+    where. With positions, the context carries ``W`` times the attention's centre of mass. Any grid size.
+
+    Shapes:
+        features ``[B, R, D]`` on an ``(h, w)`` grid (row-major, ``R = h * w``) -> ``[B, R, D]``.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(2, dim)
+
+    def forward(self, features: Tensor, grid: tuple[int, int]) -> Tensor:
+        h, w = grid
+        if features.size(1) != h * w:
+            raise ValueError(f"features have {features.size(1)} regions, the grid {h} x {w} has {h * w}")
+        ys = torch.linspace(-1, 1, h, device=features.device) if h > 1 else torch.zeros(1, device=features.device)
+        xs = torch.linspace(-1, 1, w, device=features.device) if w > 1 else torch.zeros(1, device=features.device)
+        coords = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).reshape(h * w, 2)  # [R, 2] as (x, y)
+        return features + self.proj(coords.to(features.dtype))
+
+
 class ImageCaptioner(nn.Module):
-    """Show, Attend and Tell: a :class:`SmallCNN` encoder and an :class:`AttentionLSTMDecoder`.
+    """Show, Attend and Tell: a :class:`SmallCNN` encoder and an :class:`AttentionLSTMDecoder`; with
+    ``positions`` (:class:`RegionPositions`) each region's features also say where it is.
 
     Shapes:
         images ``[B, C, H, W]``, mask ``[B, R]`` (optional, True = region to attend), tokens ``[B]``,
         tgt_in/tgt_out ``[B, T]`` (pad 0) -> log_probs ``[B, V]``, attn ``[B, R]`` per step.
     """
 
-    def __init__(self, *, encoder: SmallCNN, decoder: AttentionLSTMDecoder, dropout: float) -> None:
+    def __init__(self, *, encoder: SmallCNN, decoder: AttentionLSTMDecoder, dropout: float,
+                 positions: RegionPositions | None = None) -> None:
         super().__init__()
-        self.encoder, self.decoder = encoder, decoder
+        self.encoder, self.decoder, self.positions = encoder, decoder, positions
         self.dropout = nn.Dropout(dropout)
 
     def encode(self, images: Tensor, mask: Tensor | None = None) -> CaptionState:
         """Region features ``[B, R, D]`` of the images and the decoder's initial state."""
-        return self.decoder.start(self.dropout(self.encoder(images)), mask)
+        grid = self.encoder.feature_map(images)  # [B, D, h, w]
+        features = grid.flatten(2).transpose(1, 2)  # [B, R, D]
+        if self.positions is not None:
+            features = self.positions(features, tuple(grid.shape[2:]))
+        return self.decoder.start(self.dropout(features), mask)
 
     def decode_step(self, tokens: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState, Tensor]:
         return self.decoder.step(tokens, state)
@@ -356,12 +389,14 @@ def search_inputs(model: nn.Module, inputs: Tensor, mask: Tensor | None = None
 def captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[int] = (32, 64, 128),
               convs_per_block: int = 1, embed_dim: int = 64, hidden_dim: int = 256, attention_dim: int = 128,
               attention: str = "soft", doubly_stochastic: float = 1.0, entropy_bonus: float = 0.01,
-              baseline_decay: float = 0.9, mc_samples: int = 0, dropout: float = 0.1,
+              baseline_decay: float = 0.9, mc_samples: int = 0, dropout: float = 0.1, region_positions: bool = False,
               pad_id: int = 0) -> ImageCaptioner:
-    """Build a Show, Attend and Tell captioner (``attention`` = ``soft`` or ``hard``)."""
+    """Build a Show, Attend and Tell captioner (``attention`` = ``soft`` or ``hard``); ``region_positions``
+    adds :class:`RegionPositions` to the region features."""
     encoder = SmallCNN(in_channels, tuple(channels), convs_per_block=convs_per_block)
     decoder = AttentionLSTMDecoder(
         tgt_vocab, encoder.out_dim, embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim,
         attention=attention, doubly_stochastic=doubly_stochastic, entropy_bonus=entropy_bonus,
         baseline_decay=baseline_decay, mc_samples=mc_samples, dropout=dropout, pad_id=pad_id)
-    return ImageCaptioner(encoder=encoder, decoder=decoder, dropout=dropout)
+    return ImageCaptioner(encoder=encoder, decoder=decoder, dropout=dropout,
+                          positions=RegionPositions(encoder.out_dim) if region_positions else None)

@@ -195,3 +195,36 @@ def test_hard_captioner_loss_decreases():
     model = _model("hard", channels=(8, 16, 16), embed_dim=16, hidden_dim=32, attention_dim=16, dropout=0.0)
     losses = _train(model, batch, steps=40)
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
+
+
+def test_region_positions_tell_regions_apart():
+    from attnkit.models.captioner import RegionPositions
+
+    positions = RegionPositions(6)
+    same = torch.zeros(2, 12, 6)  # identical features on a 3 x 4 grid
+    out = positions(same, (3, 4))
+    assert out.shape == (2, 12, 6) and torch.equal(out[0], out[1])
+    assert len({tuple(row.tolist()) for row in out[0]}) == 12  # every region now differs
+    with torch.no_grad():  # read the coordinates back: the first two outputs are x and y themselves
+        positions.proj.weight.zero_()
+        positions.proj.weight[0, 0] = positions.proj.weight[1, 1] = 1
+        positions.proj.bias.zero_()
+    xy = positions(same, (3, 4))[0, :, :2]  # [R, 2], row-major
+    assert xy[0].tolist() == [-1, -1] and xy[11].tolist() == [1, 1]  # top-left, bottom-right
+    assert xy[1, 0] > xy[0, 0] and xy[1, 1] == xy[0, 1]  # one step right
+    assert xy[4, 1] > xy[0, 1] and xy[4, 0] == xy[0, 0]  # one step down
+    with pytest.raises(ValueError, match="12 regions, the grid 3 x 3 has 9"):
+        positions(same, (3, 3))
+    model = _model(region_positions=True)
+    assert model.positions is not None and torch.isfinite(model.loss(_batch()).loss)
+    assert _model().positions is None  # off by default
+
+
+def test_region_positions_is_a_captioner_key_only():
+    from attnkit.config import validate_config
+
+    assert validate_config({"data": {"corpus": "scenes"}, "model": {"family": "captioner",
+                                                                     "region_positions": True}})
+    with pytest.raises(Exception, match="region_positions does not apply to family 'video_captioner'"):
+        validate_config({"data": {"corpus": "clips"}, "model": {"family": "video_captioner",
+                                                                "region_positions": True}})
