@@ -244,7 +244,7 @@ def test_openapi_documents_both_endpoints(mixed_client):
     assert set(components["MatchResult"]["properties"]) == {"label", "probs", "tokens_a", "tokens_b", "attn_ab",
                                                             "attn_ba"}
     mapping = components["ModelsResponse"]["properties"]["models"]["items"]["discriminator"]["mapping"]
-    assert set(mapping) == {"translate", "classify", "match"}
+    assert set(mapping) == {"translate", "classify", "match", "caption", "classify_images"}
 
 
 def test_explorer_script_uses_the_new_endpoints(client):
