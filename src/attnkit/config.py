@@ -136,9 +136,10 @@ HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dr
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
                              "positions", "max_positions", "pooling", "attention_dropout"})
 MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
-VIDEO_CAPTIONER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim",
-                                  "attention", "doubly_stochastic", "entropy_bonus", "dropout"})
-CAPTIONER_KEYS = VIDEO_CAPTIONER_KEYS | {"region_positions"}
+_DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
+                           "doubly_stochastic", "entropy_bonus", "dropout"})
+CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
+VIDEO_CAPTIONER_KEYS = _DECODER_KEYS | {"frame_pool", "frame_motion"}
 RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std"})
 CNN_KEYS = frozenset({"channels", "convs_per_block", "dropout"})
 FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
@@ -200,6 +201,11 @@ class ModelConfig(_Section):
     region_positions: bool = Field(False, description=(
         "captioner: add a learned map of each region's grid coordinates to its features, so that the "
         "attended context says where the model looked"))
+    frame_pool: Literal["mean", "grid"] = Field("mean", description=(
+        "video_captioner: a frame's features averaged over the whole grid, or over a 3 x 3 grid of cells "
+        "kept apart (then it says where things are)"))
+    frame_motion: bool = Field(False, description=(
+        "video_captioner: the change from the previous frame's features beside each frame's own"))
     # ram (Mnih et al. 2014); rnn's cell is its core network, hidden_dim its size
     glimpse_size: int = Field(12, gt=0, description="side in pixels of the sharpest glimpse patch")
     scales: int = Field(3, ge=1, description="patches per glimpse, each twice as wide as the one before")

@@ -2,7 +2,11 @@
 Temporal Structure", section 2.3).
 
 Each frame goes through the same :class:`~attnkit.models.vision.SmallCNN`; its feature map is averaged
-over the grid into one vector, and a learned embedding of the frame's index is added, since attention
+over the grid into one vector (``frame_pool="mean"``), or over a coarse ``g x g`` grid whose cells are
+kept apart and projected to one vector (``"grid"``: the vector then says *where* things are, which
+words like "moves left" need), optionally with the change from the previous frame beside it
+(``motion``: a cheap stand-in for the local temporal features of Yao et al.'s 3-D CNN, since an event
+is a difference between frames); a learned embedding of the frame's index is added, since attention
 alone cannot tell the frames' order. The decoder is the captioner's
 :class:`~attnkit.models.captioner.AttentionLSTMDecoder` (soft attention by default), attending over
 frames instead of regions: ``alpha_t`` is a distribution over the ``F`` frames at every word.
@@ -24,8 +28,13 @@ from attnkit.models.vision import SmallCNN
 __all__ = ["FrameEncoder", "VideoCaptioner", "video_captioner"]
 
 
+FRAME_POOLS = ("mean", "grid")
+
+
 class FrameEncoder(nn.Module):
-    """Per-frame CNN features, mean-pooled over the grid, plus a learned frame-index embedding.
+    """Per-frame CNN features, pooled over the grid (``pool``: ``mean``, or ``grid``: average-pooled to
+    ``cells x cells`` and projected), with ``motion`` the difference from the previous frame's pooled
+    features beside them (projected together), plus a learned frame-index embedding.
 
     Only real frames go through the CNN (so padding frames never touch the batch-norm statistics);
     padded frames get a zero feature.
@@ -35,12 +44,25 @@ class FrameEncoder(nn.Module):
         optional) -> ``[B, F, D]``.
     """
 
-    def __init__(self, cnn: SmallCNN, *, max_frames: int) -> None:
+    def __init__(self, cnn: SmallCNN, *, max_frames: int, pool: str = "mean", cells: int = 3,
+                 motion: bool = False) -> None:
         super().__init__()
-        self.cnn, self.max_frames = cnn, max_frames
+        if pool not in FRAME_POOLS:
+            raise ValueError(f"unknown frame pooling {pool!r}; choose one of {', '.join(FRAME_POOLS)}")
+        self.cnn, self.max_frames, self.pool, self.cells, self.motion = cnn, max_frames, pool, cells, motion
         self.out_dim = cnn.out_dim
+        pooled = cnn.out_dim * (cells * cells if pool == "grid" else 1)
+        width = pooled * (2 if motion else 1)
+        self.proj = nn.Linear(width, cnn.out_dim) if width != cnn.out_dim else None
         self.positions = nn.Embedding(max_frames, cnn.out_dim)
         nn.init.normal_(self.positions.weight, 0.0, 0.02)
+
+    def _pool(self, frames: Tensor) -> Tensor:
+        """``[N, C, H, W]`` -> ``[N, D]`` (mean) or ``[N, D * cells^2]`` (grid)."""
+        fmap = self.cnn.feature_map(frames)  # [N, D, h, w]
+        if self.pool == "mean":
+            return fmap.mean((2, 3))
+        return nn.functional.adaptive_avg_pool2d(fmap, self.cells).flatten(1)
 
     def forward(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         if frames.dim() == 4 and self.cnn.in_channels == 1:
@@ -53,11 +75,16 @@ class FrameEncoder(nn.Module):
         if mask is not None and (mask.shape != (B, n_frames) or mask.dtype != torch.bool):
             raise ValueError(f"mask must be bool [B, F]=[{B}, {n_frames}], got {mask.dtype} {list(mask.shape)}")
         if mask is None:
-            pooled = self.cnn.feature_map(frames.flatten(0, 1)).mean((2, 3)).view(B, n_frames, -1)  # [B, F, D]
+            pooled = self._pool(frames.flatten(0, 1)).view(B, n_frames, -1)  # [B, F, P]
         else:
-            real = self.cnn.feature_map(frames[mask]).mean((2, 3))  # [K, D] the K real frames
-            pooled = real.new_zeros(B, n_frames, real.size(-1))  # [B, F, D]
+            real = self._pool(frames[mask])  # [K, P] the K real frames
+            pooled = real.new_zeros(B, n_frames, real.size(-1))  # [B, F, P]
             pooled = pooled.index_put(mask.nonzero(as_tuple=True), real)
+        if self.motion:  # what changed since the frame before (nothing, for the first)
+            previous = torch.cat([pooled[:, :1], pooled[:, :-1]], 1)  # [B, F, P]
+            pooled = torch.cat([pooled, pooled - previous], -1)  # [B, F, 2P]
+        if self.proj is not None:
+            pooled = self.proj(pooled)  # [B, F, D]
         return pooled + self.positions.weight[:n_frames]  # [B, F, D]
 
 
@@ -98,10 +125,11 @@ def video_captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[
                     convs_per_block: int = 1, max_frames: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
                     attention_dim: int = 128, attention: str = "soft", doubly_stochastic: float = 1.0,
                     entropy_bonus: float = 0.01, baseline_decay: float = 0.9, mc_samples: int = 0,
-                    dropout: float = 0.1, pad_id: int = 0) -> VideoCaptioner:
-    """Build a temporal-attention video captioner."""
+                    dropout: float = 0.1, frame_pool: str = "mean", frame_motion: bool = False,
+                    pad_id: int = 0) -> VideoCaptioner:
+    """Build a temporal-attention video captioner (``frame_pool``, ``frame_motion``: see :class:`FrameEncoder`)."""
     encoder = FrameEncoder(SmallCNN(in_channels, tuple(channels), convs_per_block=convs_per_block),
-                           max_frames=max_frames)
+                           max_frames=max_frames, pool=frame_pool, motion=frame_motion)
     decoder = AttentionLSTMDecoder(
         tgt_vocab, encoder.out_dim, embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim,
         attention=attention, doubly_stochastic=doubly_stochastic, entropy_bonus=entropy_bonus,

@@ -75,3 +75,28 @@ def test_greedy_search_over_frames():
 def test_too_many_frames_raise():
     with pytest.raises(ValueError, match="max_frames"):
         _model().encode(torch.rand(1, 9, 1, 16, 16))
+
+
+@pytest.mark.parametrize("pool, motion", [("grid", False), ("mean", True), ("grid", True)])
+def test_grid_pooling_and_motion_features(pool, motion):
+    model = _model(frame_pool=pool, frame_motion=motion).train()
+    out = model.loss(_batch(torch.rand(2, 5, 1, 24, 24)))
+    assert out.attn.shape == (2, 3, 5) and torch.isfinite(out.loss)
+    out.loss.backward()
+    assert model.encoder.proj.weight.grad.abs().sum() > 0
+    enc = model.encoder.eval()
+    widths = {"mean": 8, "grid": 8 * 9}
+    assert enc.proj.in_features == widths[pool] * (2 if motion else 1)
+    # a still clip: motion features are zero, so every frame differs only by its index embedding
+    still = torch.rand(1, 1, 1, 24, 24).expand(1, 4, 1, 24, 24)
+    feats = enc(still) - enc.positions.weight[:4]
+    torch.testing.assert_close(feats[0, 1:], feats[0, :1].expand(3, -1))
+
+
+def test_grid_pooling_sees_where_an_item_is():
+    enc = _model(frame_pool="grid").encoder.eval()
+    left, right = torch.zeros(1, 1, 1, 24, 24), torch.zeros(1, 1, 1, 24, 24)
+    left[..., 8:16, 0:8], right[..., 8:16, 16:24] = 1, 1  # the same blob, mirrored by position
+    assert not torch.allclose(enc(left), enc(right), atol=1e-4)
+    with pytest.raises(ValueError, match="unknown frame pooling 'max'"):
+        _model(frame_pool="max")
