@@ -35,8 +35,25 @@ RECIPES = {  # run name -> (what the row says, recipe, overrides)
     "ram_cluttered": ("RAM, 6 glimpses (cluttered 60 x 60)", "ram_cluttered", []),
     "cnn_cluttered": ("CNN (cluttered 60 x 60)", "cnn_cluttered", []),
 }
-COLUMNS = ("bleu", "exact_match", "pointing", "frame_alignment", "accuracy", "glimpse_hits")
+COLUMNS = ("bleu", "exact_match", "items_right", "exact_if_items_right", "pointing", "frame_alignment", "accuracy",
+           "glimpse_hits")
 MARKER = "<!-- results: written by benchmarks/vision.py -->"
+
+
+def _item_scores(result: dict) -> dict:
+    """Scenes: the share of captions that name the scene's items right (as a set), and of those, the
+    share that are exact: what recognising the items costs against what the rest of the caption costs."""
+    from attnkit.data.fashion import WORDS
+
+    right = exact = 0
+    for caption, reference, scene in zip(result["predictions"], result["data"].captions, result["data"].items,
+                                         strict=True):
+        named = {w for w in caption.text.split() if w in WORDS}
+        if named == {WORDS[label] for label in scene.labels}:
+            right += 1
+            exact += caption.text == reference
+    return {"items_right": 100 * right / len(result["predictions"]),
+            "exact_if_items_right": 100 * exact / right if right else None}
 
 
 def _score(model_dir: Path) -> dict:
@@ -46,6 +63,8 @@ def _score(model_dir: Path) -> dict:
     t0 = time.perf_counter()
     if model_task(model_dir) == "caption":
         result = evaluate_captioner(model_dir, split="test")
+        if "pointing" in result:
+            result.update(_item_scores(result))
     else:
         result = evaluate_image_classifier(model_dir, split="test")
     history = json.loads((model_dir / "history.json").read_text(encoding="utf-8"))
@@ -65,9 +84,10 @@ def main() -> None:
     if args.train:
         train_side_by_side([(name, f"configs/{RECIPES[name][1]}.yaml", RECIPES[name][2], args.runs / name)
                             for name in args.recipes], args.parallel)
-    header = ("| model (recipe) | BLEU-4 | exact caption (%) | pointing (%) | word -> frame (%) | accuracy (%) | "
-              "glimpses on the item (%) | test examples | train min | steps (best) |")
-    lines = [header, "|" + "---|" * 10]
+    header = ("| model (recipe) | BLEU-4 | exact caption (%) | items named right (%) | exact when they are (%) | "
+              "pointing (%) | word -> frame (%) | accuracy (%) | glimpses on the item (%) | test examples | "
+              "train min | steps (best) |")
+    lines = [header, "|" + "---|" * 12]
     for name in args.recipes:
         r = _score(args.runs / name)
         cells = ["" if r[k] is None else f"{r[k]:.2f}" for k in COLUMNS]
