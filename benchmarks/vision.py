@@ -7,8 +7,10 @@ on clips, and RAM's glimpses against a CNN on cluttered Fashion-MNIST. One table
     python benchmarks/vision.py
 
 Recipes: ``configs/caption_scenes_soft.yaml``, ``caption_scenes_hard.yaml``, ``caption_clips.yaml``,
-``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``, and the video captioner again with frame features
-that keep where things are and how they changed (``model.frame_pool=grid model.frame_motion=true``).
+``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``, the soft captioner again with each region's
+position added to its features (``model.region_positions=true``), and the video captioner again with
+frame features that keep where things are and how they changed (``model.frame_pool=grid
+model.frame_motion=true``).
 Every model is scored on its corpus's test split (1,000 generated scenes, clips or images,
 the same for every model): captioners by BLEU-4, exact caption match and where their attention falls
 (pointing accuracy for scenes, word -> frame alignment for clips), image classifiers by accuracy (RAM
@@ -29,6 +31,8 @@ from common import ROOT, train_side_by_side, write_below_prose
 RECIPES = {  # run name -> (what the row says, recipe, overrides)
     "caption_scenes_soft": ("captioner, soft attention (scenes)", "caption_scenes_soft", []),
     "caption_scenes_hard": ("captioner, hard attention (scenes)", "caption_scenes_hard", []),
+    "caption_scenes_soft_positions": ("captioner, soft attention + region positions (scenes)", "caption_scenes_soft",
+                                      ["model.region_positions=true"]),
     "caption_clips": ("video captioner, temporal attention (clips)", "caption_clips", []),
     "caption_clips_v2": ("video captioner, 3 x 3 grid frame features + motion (clips)", "caption_clips",
                          ["model.frame_pool=grid", "model.frame_motion=true"]),
