@@ -19,7 +19,7 @@ import sacrebleu
 from attnkit.training.evaluate import EvaluationRun
 from attnkit.training.translator import Translation
 
-__all__ = ["GalleryItem", "rank_examples", "write_report"]
+__all__ = ["GalleryItem", "metrics_table", "rank_examples", "write_report"]
 
 Render = Callable[[Translation, Path], Path]
 _LABELS = {"bleu": "BLEU", "chrf": "chrF", "exact_match": "exact match (%)",
@@ -61,12 +61,15 @@ def _curves(model_dir: Path, out_dir: Path) -> str | None:
     return None
 
 
-def _metrics_table(result: dict) -> str:
+def metrics_table(result: dict, labels: dict[str, str]) -> str:
+    """An HTML table of the metrics of ``result`` named in ``labels`` (key -> row title), in that order:
+    AER with 4 decimals, other floats with 2, None as n/a."""
     rows = []
-    for key, label in _LABELS.items():
+    for key, label in labels.items():
         if key in result:
             value = result[key]
-            shown = f"{value:.4f}" if key == "aer" else f"{value:.2f}" if isinstance(value, float) else str(value)
+            shown = ("n/a" if value is None else f"{value:.4f}" if key == "aer" else
+                     f"{value:.2f}" if isinstance(value, float) else str(value))
             rows.append(f"<tr><th>{html.escape(label)}</th><td>{html.escape(shown)}</td></tr>")
     return "<table class=\"metrics\">" + "".join(rows) + "</table>"
 
@@ -100,7 +103,7 @@ def write_report(out_dir: str | Path, model_dir: str | Path, run: EvaluationRun,
     body = "\n".join([
         f"<h1>Evaluation of {html.escape(model_dir.name or str(model_dir))}</h1>",
         f"<p>model directory: <code>{html.escape(str(model_dir))}</code></p>",
-        "<h2>Metrics</h2>", _metrics_table(run.result),
+        "<h2>Metrics</h2>", metrics_table(run.result, _LABELS),
         "<h2>Training curves</h2>", curves_html,
         _gallery(f"Best {len(best)} sentences (sentence chrF)", best, "best", out_dir, render),
         _gallery(f"Worst {len(worst)} sentences (sentence chrF)", worst, "worst", out_dir, render),

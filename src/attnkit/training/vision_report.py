@@ -30,6 +30,7 @@ import sacrebleu
 
 from attnkit.data.fashion import WORDS
 from attnkit.evaluation.vision import glimpse_hits, pointing_hits
+from attnkit.training.report import metrics_table
 from attnkit.training.tasks import read_model_config
 from attnkit.training.vision import Caption, ImagePrediction, VisionSplit
 
@@ -89,7 +90,7 @@ def write_vision_report(report_dir: str | Path, model_dir: str | Path, result: d
         f"<h1>Evaluation of {html.escape(model_dir.name or str(model_dir))}</h1>",
         f"<p>model directory: <code>{html.escape(str(model_dir))}</code>; family "
         f"<code>{html.escape(config.model.family)}</code>, corpus <code>{html.escape(config.data.corpus)}</code></p>",
-        "<h2>Metrics</h2>", _metrics_table(result),
+        "<h2>Metrics</h2>", metrics_table(result, _LABELS),
         "<h2>Training curves</h2>", _curves(model_dir, out),
         *sections,
     ])
@@ -98,16 +99,6 @@ def write_vision_report(report_dir: str | Path, model_dir: str | Path, result: d
                     f"{html.escape(model_dir.name)}</title><style>{_STYLE}</style></head><body>\n{body}\n"
                     f"</body></html>\n", encoding="utf-8")
     return path
-
-
-def _metrics_table(result: dict) -> str:
-    rows = []
-    for key, label in _LABELS.items():
-        if key in result:
-            value = result[key]
-            shown = "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
-            rows.append(f"<tr><th>{html.escape(label)}</th><td>{html.escape(shown)}</td></tr>")
-    return "<table class=\"metrics\">" + "".join(rows) + "</table>"
 
 
 def _curves(model_dir: Path, out: Path) -> str:
