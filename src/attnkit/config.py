@@ -246,7 +246,8 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     max_tokens: int = Field(4096, gt=0, description="padded target+source tokens per batch (text tasks)")
     batch_size: int | None = Field(None, gt=0, description=(
-        "vision tasks: images (or clips) per batch, default 32; text tasks batch by max_tokens"))
+        "vision tasks: images (or clips) per batch, default 32; text tasks: at most this many examples per "
+        "batch besides max_tokens (default: no cap)"))
     max_steps: int = Field(10000, gt=0)
     max_epochs: int | None = Field(None, gt=0)
     time_limit_minutes: float | None = Field(None, gt=0)
@@ -317,8 +318,6 @@ class Config(_Section):
                              f"{', '.join(TASK_METRICS[task])}")
         if task in VISION_TASKS:
             self._vision_defaults()
-        elif self.train.batch_size is not None:
-            raise ValueError(f"train.batch_size applies to the vision tasks; {task} batches by train.max_tokens")
         return self
 
     def _vision_defaults(self) -> None:

@@ -68,7 +68,6 @@ def test_vision_configs_fill_defaults_and_round_trip(tmp_path):
     ({"data": {"corpus": "clips"}, "model": {"family": "captioner"}}, "takes one of scenes"),
     ({"data": {"corpus": "cluttered"}, "model": {"family": "ram", "channels": [8]}},
      "model.channels does not apply to family 'ram'"),
-    ({"train": {"batch_size": 8}}, "train.batch_size applies to the vision tasks"),
     ({"data": {"corpus": "clips", "frames": 6}, "model": {"family": "video_captioner"}}, "data.frames=6 is too few"),
     ({"data": {"corpus": "scenes", "image_size": 40}, "model": {"family": "captioner"}}, "too small"),
     ({"data": {"corpus": "scenes", "tokenizer": {"kind": "char"}}, "model": {"family": "captioner"}},

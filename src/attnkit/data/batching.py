@@ -17,14 +17,17 @@ from attnkit.data.tokenizers import BOS, EOS, PAD
 CHUNK_BATCHES = 100
 
 
-def _cut(order: Sequence[int], lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
-    """Cut ``order`` (sorted by length) greedily into batches of at most ``max_tokens`` padded tokens."""
+def _cut(order: Sequence[int], lengths: Sequence[int], max_tokens: int,
+         max_sentences: int | None = None) -> list[list[int]]:
+    """Cut ``order`` (sorted by length) greedily into batches of at most ``max_tokens`` padded tokens
+    (and at most ``max_sentences`` examples)."""
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
     for i in order:
         grown = max(longest, lengths[i])
-        if current and (len(current) + 1) * grown > max_tokens:
+        full = max_sentences is not None and len(current) >= max_sentences
+        if current and (full or (len(current) + 1) * grown > max_tokens):
             batches.append(current)
             current, grown = [], lengths[i]
         current.append(i)
@@ -35,7 +38,7 @@ def _cut(order: Sequence[int], lengths: Sequence[int], max_tokens: int) -> list[
 
 
 def bucket_batches(src_lens: Sequence[int], tgt_lens: Sequence[int], *, max_tokens: int, shuffle: bool,
-                   seed: int, epoch: int = 0) -> list[list[int]]:
+                   seed: int, epoch: int = 0, max_sentences: int | None = None) -> list[list[int]]:
     """Group example indices into batches of similar length under a padded-token budget.
 
     A batch's cost is ``len(batch) * longest``, where ``longest`` is the longest source *or* target in
@@ -49,19 +52,22 @@ def bucket_batches(src_lens: Sequence[int], tgt_lens: Sequence[int], *, max_toke
         raise ValueError(f"src_lens has {len(src_lens)} entries but tgt_lens has {len(tgt_lens)}")
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    if max_sentences is not None and max_sentences < 1:
+        raise ValueError(f"max_sentences must be positive, got {max_sentences}")
     lengths = [max(int(s), int(t)) for s, t in zip(src_lens, tgt_lens, strict=True)]
     n = len(lengths)
     if not shuffle:
-        return _cut(sorted(range(n), key=lambda i: (lengths[i], i)), lengths, max_tokens)
+        return _cut(sorted(range(n), key=lambda i: (lengths[i], i)), lengths, max_tokens, max_sentences)
     rng = random.Random(f"attnkit-batches:{seed}:{epoch}")  # str seeds hash with SHA-512: stable
     order = list(range(n))
     rng.shuffle(order)
     mean_len = max(1.0, sum(lengths) / max(1, n))
-    chunk = max(1, int(CHUNK_BATCHES * max_tokens / mean_len))
+    per_batch = max_tokens / mean_len if max_sentences is None else min(max_sentences, max_tokens / mean_len)
+    chunk = max(1, int(CHUNK_BATCHES * per_batch))
     batches: list[list[int]] = []
     for begin in range(0, n, chunk):
         part = sorted(order[begin:begin + chunk], key=lambda i: lengths[i])
-        batches.extend(_cut(part, lengths, max_tokens))
+        batches.extend(_cut(part, lengths, max_tokens, max_sentences))
     rng.shuffle(batches)
     return batches
 

@@ -94,7 +94,7 @@ class Task(ABC):
     def batches(self, epoch: int) -> list[list[int]]:
         src, tgt = self.lengths()
         return bucket_batches(src, tgt, max_tokens=self.config.train.max_tokens, shuffle=True,
-                              seed=self.config.seed, epoch=epoch)
+                              seed=self.config.seed, epoch=epoch, max_sentences=self.config.train.batch_size)
 
     @torch.no_grad()
     def dev_loss(self, model: nn.Module) -> float:

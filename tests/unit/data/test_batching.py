@@ -20,14 +20,24 @@ def _cost(batch, src, tgt):
 
 @settings(deadline=None, max_examples=60)
 @given(lengths=st.lists(st.tuples(st.integers(0, 80), st.integers(0, 80)), max_size=120),
-       max_tokens=st.integers(1, 400), shuffle=st.booleans(), seed=st.integers(0, 5), epoch=st.integers(0, 3))
-def test_every_index_once_and_budget_respected(lengths, max_tokens, shuffle, seed, epoch):
+       max_tokens=st.integers(1, 400), shuffle=st.booleans(), seed=st.integers(0, 5), epoch=st.integers(0, 3),
+       max_sentences=st.none() | st.integers(1, 20))
+def test_every_index_once_and_budget_respected(lengths, max_tokens, shuffle, seed, epoch, max_sentences):
     src, tgt = [s for s, _ in lengths], [t for _, t in lengths]
-    batches = bucket_batches(src, tgt, max_tokens=max_tokens, shuffle=shuffle, seed=seed, epoch=epoch)
+    batches = bucket_batches(src, tgt, max_tokens=max_tokens, shuffle=shuffle, seed=seed, epoch=epoch,
+                             max_sentences=max_sentences)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     for batch in batches:
         assert batch, "no empty batches"
         assert len(batch) == 1 or _cost(batch, src, tgt) <= max_tokens
+        assert max_sentences is None or len(batch) <= max_sentences
+
+
+def test_sentence_cap_gives_full_batches_when_tokens_allow():
+    src, tgt = _lengths(1000, seed=4)
+    batches = bucket_batches(src, tgt, max_tokens=10**6, shuffle=True, seed=0, max_sentences=64)
+    sizes = sorted(map(len, batches))
+    assert sizes[-1] == 64 and sum(s == 64 for s in sizes) >= len(sizes) - 10  # one short batch per chunk at most
 
 
 def test_oversized_example_gets_its_own_batch():
@@ -63,6 +73,8 @@ def test_mismatched_lengths_and_bad_budget():
         bucket_batches([1, 2], [1], max_tokens=10, shuffle=False, seed=0)
     with pytest.raises(ValueError, match="max_tokens"):
         bucket_batches([1], [1], max_tokens=0, shuffle=False, seed=0)
+    with pytest.raises(ValueError, match="max_sentences"):
+        bucket_batches([1], [1], max_tokens=10, shuffle=False, seed=0, max_sentences=0)
 
 
 def test_pad():
