@@ -27,6 +27,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     model_dir = Path(args.model_dir) if args.model_dir else DEFAULT_RUNS / config.name
     summary = train(config, model_dir, resume=not args.fresh, progress=not args.no_progress)
+    if summary.get("rank"):  # under torchrun, rank 0 reports
+        return 0
     best = summary["history"][-1] if summary["history"] else {}
     print(f"{summary['stopped']} after {summary['steps']} steps ({summary['train_minutes']:.1f} min); "
           f"model directory: {model_dir}")

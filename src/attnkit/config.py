@@ -274,7 +274,11 @@ class TrainConfig(_Section):
     patience: int | None = Field(8, ge=1, description="evaluations without improvement before stopping")
     save_every: int = Field(500, gt=0, description="steps between resumable checkpoints (last.pt)")
     log_every: int = Field(50, gt=0)
-    threads: int | None = Field(None, gt=0, description="torch intra-op threads; default all cores")
+    threads: int | None = Field(None, gt=0, description="torch intra-op threads; default all cores (under "
+                                                     "torchrun: set it per process)")
+    precision: Literal["fp32", "bf16"] = Field("fp32", description=(
+        "bf16: the training forward pass under bfloat16 autocast (weights, optimiser and loss stay float32); "
+        "pays where the CPU has bf16 matrix units (AMX) or on GPUs; evaluation stays fp32"))
 
 
 class DecodeConfig(_Section):

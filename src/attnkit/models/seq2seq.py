@@ -226,12 +226,19 @@ class RNNSeq2Seq(nn.Module):
 def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, label_smoothing: float) -> LossOutput:
     """Token-level cross-entropy of ``logits [B, T, V]`` against ``gold [B, T]`` (padding ignored):
     the label-smoothed mean that training minimises, and the plain summed NLL for perplexity."""
-    flat, gold = logits.reshape(-1, logits.size(-1)), gold.reshape(-1)
-    ntokens = int((gold != pad_id).sum())
-    loss = F.cross_entropy(flat, gold, ignore_index=pad_id, label_smoothing=label_smoothing, reduction="sum")
-    with torch.no_grad():
-        nll = F.cross_entropy(flat, gold, ignore_index=pad_id, reduction="sum")
-    return LossOutput(loss / max(ntokens, 1), nll, ntokens, attn)
+    # One log_softmax serves both (F.cross_entropy twice would compute it twice), in float32 even when
+    # the logits come from bf16 autocast.
+    log_probs = F.log_softmax(logits.reshape(-1, logits.size(-1)).float(), dim=-1)  # [BT, V]
+    gold = gold.reshape(-1)
+    real = (gold != pad_id).to(log_probs.dtype)  # [BT]
+    ntokens = int(real.sum())
+    token_nll = -log_probs.gather(1, gold[:, None]).squeeze(1) * real  # [BT]
+    nll = token_nll.sum()
+    loss = nll
+    if label_smoothing > 0:  # (1 - eps) * NLL + eps * cross-entropy with the uniform distribution
+        uniform = -(log_probs.mean(-1) * real).sum()
+        loss = (1 - label_smoothing) * nll + label_smoothing * uniform
+    return LossOutput(loss / max(ntokens, 1), nll.detach(), ntokens, attn)
 
 
 def guided_alignment_loss(attn: Tensor, gold: Tensor) -> Tensor:

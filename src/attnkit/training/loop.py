@@ -8,6 +8,10 @@ Adam, a learning-rate schedule, label smoothing, gradient clipping, evaluation o
 Resuming is exact: the batches of an epoch are a pure function of ``(seed, epoch)`` and ``last.pt``
 stores the position inside the epoch with the RNG state, so an interrupted run that resumes reaches
 the same parameters as one that never stopped.
+
+Under ``torchrun`` the same loop trains data-parallel (:mod:`attnkit.training.distributed`): each
+process takes its share of every global batch, DDP averages the gradients, rank 0 alone writes, logs
+and evaluates. ``train.precision=bf16`` runs the forward pass under bfloat16 autocast.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from tqdm import tqdm
 
 from attnkit.config import Config, dump_config, load_config
 from attnkit.errors import CheckpointError, ConfigError
+from attnkit.training import distributed
 from attnkit.training.checkpoint import load_training_state, save_training_state, save_weights, write_json
 from attnkit.training.schedule import LRSchedule
 from attnkit.training.tasks import make_task
@@ -35,7 +40,7 @@ __all__ = ["TrainState", "Trainer", "train"]
 log = logging.getLogger("attnkit")
 # Settings that may change when a run resumes; anything else must match the saved config.yaml.
 RESUMABLE_CHANGES = {"max_steps", "max_epochs", "time_limit_minutes", "patience", "eval_every", "save_every",
-                     "log_every", "threads", "eval_max_sentences"}
+                     "log_every", "threads", "eval_max_sentences", "precision"}
 TRAINING_FILES = ("last.pt", "model.safetensors", "metrics.json", "history.json", "train.log", "curves.png")
 
 
@@ -69,19 +74,24 @@ def _setup_logging(model_dir: Path) -> logging.Handler:
 class Trainer:
     """Holds what one run needs; :meth:`run` trains until a stop condition and returns the metrics."""
 
-    def __init__(self, config: Config, model_dir: Path, *, resume: bool = True, progress: bool = True) -> None:
-        self.config, self.model_dir, self.progress = config, Path(model_dir), progress
+    def __init__(self, config: Config, model_dir: Path, *, resume: bool = True, progress: bool = True,
+                 group: distributed.Group | None = None) -> None:
+        group = group or distributed.Group()
+        self.config, self.model_dir, self.group = config, Path(model_dir), group
+        self.progress = progress and group.main
         self.stop_requested = False  # set by Ctrl-C / SIGTERM; honoured between steps
         self.at_step_boundary = False
         self.task = make_task(config, self.model_dir)
-        self.model_dir.mkdir(parents=True, exist_ok=True)
         self.resuming = resume and (self.model_dir / "last.pt").is_file()
-        if not self.resuming:
-            for name in TRAINING_FILES:
-                (self.model_dir / name).unlink(missing_ok=True)
-        else:
-            self._check_same_run()
-        dump_config(config, self.model_dir / "config.yaml")
+        distributed.barrier(group)  # every rank has looked for last.pt before rank 0 may remove it
+        if group.main:  # only rank 0 writes the model directory
+            self.model_dir.mkdir(parents=True, exist_ok=True)
+            if not self.resuming:
+                for name in TRAINING_FILES:
+                    (self.model_dir / name).unlink(missing_ok=True)
+            else:
+                self._check_same_run()
+            dump_config(config, self.model_dir / "config.yaml")
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
 
@@ -98,6 +108,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
         self.model = self.task.build_model()
+        self.step_module = distributed.wrap(self.model, self.group)  # DDP broadcasts rank 0's parameters
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
         t = cfg.train
         self.schedule = LRSchedule(self.optimizer, kind=t.schedule, lr=t.lr, warmup_steps=t.warmup_steps,
@@ -116,8 +127,13 @@ class Trainer:
             self.state = TrainState(**saved["train_state"])
             torch.set_rng_state(saved["rng_torch"])
             random.setstate(saved["rng_python"])
+            if self.group.distributed:  # DDP keeps the ranks' parameters equal; make them sync again
+                for param in self.model.parameters():
+                    torch.distributed.broadcast(param.data, src=0)
             log.info("resumed from step %d (epoch %d, batch %d)", self.state.step, self.state.epoch,
                      self.state.batch_in_epoch)
+        if self.group.rank:  # the other ranks draw their own dropout masks and samples
+            torch.manual_seed(cfg.seed + 7919 * self.group.rank + self.state.step)
         n_params = sum(p.numel() for p in self.model.parameters())
         kind = cfg.model.family + {"rnn": f"/{cfg.model.decoder}", "han": f"/{cfg.model.pooling}",
                                    "classifier": f"/{cfg.model.pooling}",
@@ -125,6 +141,8 @@ class Trainer:
         log.info("model: %s, %d parameters", kind, n_params)
 
     def _save_last(self) -> None:
+        if not self.group.main:
+            return
         save_training_state(self.model_dir / "last.pt", {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "train_state": asdict(self.state),
@@ -157,16 +175,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _train_step(self, idx: list[int]) -> tuple[float, int]:
-        batch = self.task.batch(idx)
-        out = self.model.loss(batch, label_smoothing=self.config.train.label_smoothing)
+        """One optimiser step on the global batch ``idx``; its summed NLL and units (over all ranks)."""
+        batch = self.task.batch(distributed.shard(idx, self.group))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.train.precision == "bf16"):
+            out = self.step_module(batch, label_smoothing=self.config.train.label_smoothing)
+        factor, nll, ntokens = distributed.global_sums(out.ntokens, float(out.nll), self.group)
         self.optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        (out.loss * factor if factor != 1.0 else out.loss).backward()
         if self.config.train.clip_norm:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
         self.state.step += 1
         self.schedule.apply(self.state.step)
-        return float(out.nll), out.ntokens
+        return nll, ntokens
 
     def _stop_reason(self, started: float) -> str | None:
         t = self.config.train
@@ -183,12 +204,33 @@ class Trainer:
         while True:
             batches = self.task.batches(self.state.epoch)
             for b in range(self.state.batch_in_epoch, len(batches)):
-                yield b, batches[b]
+                if len(batches[b]) >= self.group.world:  # (every rank skips a batch too small to share)
+                    yield b, batches[b]
             self.state.epoch += 1
             self.state.batch_in_epoch = 0
 
+    def _prepare_data(self) -> None:
+        """Rank 0 builds the vocabularies into the model directory; the other ranks then read them."""
+        if self.group.main:
+            self.task.prepare(self.resuming)
+        distributed.barrier(self.group)
+        if not self.group.main:
+            self.task.prepare(True)
+
+    def _agree_to_stop(self, reason: str | None) -> str | None:
+        """The stop reason all ranks act on (rank 0 owns the clock and the dev metrics); raises
+        KeyboardInterrupt on every rank once any rank got Ctrl-C / SIGTERM."""
+        stop_now, rank0_stops = distributed.agree((self.stop_requested, reason is not None and self.group.main),
+                                                  self.group)
+        if self.group.distributed:
+            reason = (reason or "rank 0 stopped the run") if rank0_stops else None
+        if stop_now:  # between two steps: the saved state is a consistent one
+            self.at_step_boundary = True
+            raise KeyboardInterrupt
+        return reason
+
     def run(self) -> dict:
-        self.task.prepare(self.resuming)
+        self._prepare_data()
         self._prepare_model()
         t = self.config.train
         started, window_tok, window_nll, window_t = time.time(), 0, 0.0, time.time()
@@ -198,16 +240,14 @@ class Trainer:
         self.model.train()
         try:
             for b, idx in self._epochs():
-                if self.stop_requested:  # between two steps: the saved state is a consistent one
-                    self.at_step_boundary = True
-                    raise KeyboardInterrupt
+                reason = self._agree_to_stop(reason)
                 if reason:
                     break
                 nll, ntok = self._train_step(idx)
                 self.state.batch_in_epoch = b + 1
                 window_tok, window_nll = window_tok + ntok, window_nll + nll
                 bar.update(1)
-                if self.state.step % t.log_every == 0:
+                if self.state.step % t.log_every == 0 and self.group.main:
                     rate = window_tok / max(time.time() - window_t, 1e-9)
                     bar.set_postfix(loss=f"{window_nll / max(window_tok, 1):.3f}", tok_s=f"{rate:,.0f}",
                                     lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
@@ -215,7 +255,7 @@ class Trainer:
                              self.state.epoch, window_nll / max(window_tok, 1), rate,
                              self.optimizer.param_groups[0]["lr"])
                     window_tok, window_nll, window_t = 0, 0.0, time.time()
-                if self.state.step % t.eval_every == 0 and self._after_eval(self.evaluate()):
+                if self.state.step % t.eval_every == 0 and self.group.main and self._after_eval(self.evaluate()):
                     reason = f"early stopping: no dev {t.early_stopping_metric} improvement in {t.patience} evaluations"
                 if self.state.step % t.save_every == 0:
                     self.state.elapsed += time.time() - started
@@ -236,6 +276,9 @@ class Trainer:
         return self._finish(reason or "data exhausted", started)
 
     def _finish(self, reason: str, started: float) -> dict:
+        if not self.group.main:  # rank 0 evaluates, saves and reports
+            return {"stopped": reason, "steps": self.state.step, "best_step": None, "train_minutes":
+                    (self.state.elapsed + time.time() - started) / 60, "history": [], "rank": self.group.rank}
         if not self.state.history or self.state.history[-1]["step"] != self.state.step:
             self._after_eval(self.evaluate())
         self.state.elapsed += time.time() - started
@@ -296,12 +339,22 @@ def _stop_between_steps(trainer: Trainer):
 
 
 def train(config: Config, model_dir: str | Path, *, resume: bool = True, progress: bool = True) -> dict:
-    """Train ``config`` into ``model_dir`` (resuming an interrupted run there unless ``resume=False``)."""
-    trainer = Trainer(config, Path(model_dir), resume=resume, progress=progress)
-    handler = _setup_logging(trainer.model_dir)
+    """Train ``config`` into ``model_dir`` (resuming an interrupted run there unless ``resume=False``).
+
+    Started by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment), the processes train together;
+    every rank returns, rank 0's summary is the one with the history."""
+    group = distributed.setup()
     try:
-        with _stop_between_steps(trainer):
-            return trainer.run()
+        trainer = Trainer(config, Path(model_dir), resume=resume, progress=progress, group=group)
+        handler = _setup_logging(trainer.model_dir) if group.main else None
+        try:
+            with _stop_between_steps(trainer):
+                summary = trainer.run()
+            distributed.barrier(group)  # the other ranks wait for rank 0's final evaluation
+            return summary
+        finally:
+            if handler is not None:
+                log.removeHandler(handler)
+                handler.close()
     finally:
-        log.removeHandler(handler)
-        handler.close()
+        distributed.teardown(group)
