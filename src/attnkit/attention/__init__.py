@@ -8,6 +8,7 @@ kernel), :mod:`scores`, :class:`Attention`, :class:`HardAttention`, :class:`Loca
 from attnkit.attention.analysis import attention_rollout
 from attnkit.attention.attention import NORMALIZERS, Attention, AttentionOutput
 from attnkit.attention.coattention import CoAttention, CoAttentionOutput
+from attnkit.attention.dropout import Dropout, dropout
 from attnkit.attention.functional import (
     additive_scores,
     additive_scores_lean,
@@ -30,6 +31,7 @@ __all__ = [
     "AttentionPooling",
     "CoAttention",
     "CoAttentionOutput",
+    "Dropout",
     "HardAttention",
     "HardAttentionOutput",
     "LocalAttention",
@@ -42,6 +44,7 @@ __all__ = [
     "attention_rollout",
     "build_score",
     "causal_mask",
+    "dropout",
     "key_padding_mask",
     "masked_softmax",
     "sparsemax",

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attnkit.attention.dropout import dropout
 from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softmax
 
 __all__ = ["MultiHeadAttention", "MultiHeadOutput"]
@@ -148,15 +149,19 @@ class MultiHeadAttention(nn.Module):
         scores = (q / math.sqrt(self.head_dim)) @ k.transpose(-2, -1)  # [B, H, T, S]
         weights = masked_softmax(scores, None if mask is None else mask[:, None])  # [B, H, T, S]
         if self.training and self.dropout > 0:
-            weights = F.dropout(weights, self.dropout)
+            weights = dropout(weights, self.dropout)
         return weights @ v, weights  # [B, H, T, Dh]
 
     def _attend_fused(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
-        dropout = self.dropout if self.training else 0.0
+        if self.training and self.dropout > 0 and q.device.type == "cpu":
+            # SDPA on the CPU drops attention weights in its unfused math path with bernoulli_ masks:
+            # the explicit path with the cheaper dropout computes the same thing faster.
+            return self._attend_explicit(q, k, v, mask)[0]
         if mask is None:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # [B, H, T, Dh]
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         # SDPA returns NaN for a query with no key; open such rows, then zero their output.
         empty = ~mask.any(-1, keepdim=True)  # [B, T, 1]
         attn_mask = (mask | empty)[:, None]  # [B, 1, T, S]
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                             dropout_p=self.dropout if self.training else 0.0)
         return out.masked_fill(empty[:, None], 0.0)  # [B, H, T, Dh]

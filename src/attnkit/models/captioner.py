@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnkit.attention import Attention, HardAttention
+from attnkit.attention import Attention, Dropout, HardAttention
 from attnkit.models.registry import register_model
 from attnkit.models.seq2seq import LossOutput, sequence_loss
 from attnkit.models.vision import SmallCNN
@@ -163,7 +163,7 @@ class AttentionLSTMDecoder(nn.Module):
         self.L_h = nn.Linear(hidden_dim, embed_dim)
         self.L_z = nn.Linear(feature_dim, embed_dim, bias=False)
         self.L_o = nn.Linear(embed_dim, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.register_buffer("reward_baseline", torch.zeros(()))
         self.register_buffer("baseline_updates", torch.zeros((), dtype=torch.long))
 
@@ -330,7 +330,7 @@ class ImageCaptioner(nn.Module):
                  positions: RegionPositions | None = None) -> None:
         super().__init__()
         self.encoder, self.decoder, self.positions = encoder, decoder, positions
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def encode(self, images: Tensor, mask: Tensor | None = None) -> CaptionState:
         """Region features ``[B, R, D]`` of the images and the decoder's initial state."""

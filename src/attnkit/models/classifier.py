@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnkit.attention import AttentionPooling, MultiHeadAttention
+from attnkit.attention import AttentionPooling, Dropout, MultiHeadAttention
 from attnkit.models.registry import register_model
 from attnkit.models.transformer import EncoderLayer, Positions, feed_forward
 
@@ -91,7 +91,7 @@ class TransformerClassifier(nn.Module):
         self.embed, self.positions, self.encoder, self.pooling, self.head = embed, positions, encoder, pooling, head
         # Pre-LN stacks end with a final norm (their residual stream is never normalised otherwise).
         self.norm = nn.LayerNorm(embed.embedding_dim) if norm_first else nn.Identity()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.cls, self.pad_id = cls, pad_id
 
     @property

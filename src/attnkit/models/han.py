@@ -33,7 +33,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from attnkit.attention import AttentionPooling, PoolingOutput
+from attnkit.attention import AttentionPooling, Dropout, PoolingOutput
 from attnkit.models.classifier import ClassificationLoss, MeanPooling, classification_loss
 from attnkit.models.registry import register_model
 
@@ -194,7 +194,7 @@ class HierarchicalAttentionNetwork(nn.Module):
         super().__init__()
         self.embed, self.word_encoder, self.word_pooling = embed, word_encoder, word_pooling
         self.sentence_encoder, self.sentence_pooling, self.head = sentence_encoder, sentence_pooling, head
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.pad_id = pad_id
 
     @property

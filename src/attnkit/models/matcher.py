@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnkit.attention import CoAttention
+from attnkit.attention import CoAttention, Dropout
 from attnkit.models.classifier import ClassificationLoss, MeanPooling, classification_loss
 from attnkit.models.han import Compaction, MaxPooling, RaggedBiGRU, embedding, scatter_real
 from attnkit.models.registry import register_model
@@ -74,7 +74,7 @@ class Matcher(nn.Module):
         self.embed, self.encoder, self.coattention, self.compare = embed, encoder, coattention, compare
         self.pool = MeanMaxPooling()
         self.classifier = classifier
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     @property
     def num_classes(self) -> int:
@@ -162,7 +162,7 @@ def matcher(vocab_size: int, num_classes: int = 2, *, embed_dim: int = 100, hidd
     else:
         co, compare, pooled = None, None, 2 * dim  # [mean; max] of the encoder states
     features = 4 * pooled  # [u; v; |u - v|; u * v]
-    classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(features, hidden_dim), nn.Tanh(), nn.Dropout(dropout),
+    classifier = nn.Sequential(Dropout(dropout), nn.Linear(features, hidden_dim), nn.Tanh(), Dropout(dropout),
                                nn.Linear(hidden_dim, num_classes))
     return Matcher(embed=embedding(vocab_size, embed_dim, pad_id), encoder=RaggedBiGRU(embed_dim, hidden_dim),
                    coattention=co, compare=compare, classifier=classifier, dropout=dropout)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attnkit.attention import Attention
+from attnkit.attention import Attention, Dropout
 from attnkit.models.registry import register_model
 
 __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_guided_alignment",
@@ -82,7 +82,7 @@ class RNNEncoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.rnn = _CELLS[cell](embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                                 bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_dim = 2 * hidden_dim
 
     def forward(self, src: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -116,7 +116,7 @@ class RNNSeq2Seq(nn.Module):
         self.embed = nn.Embedding(tgt_vocab, embed_dim, padding_idx=pad_id)
         self.bridge = nn.Linear(dm, decoder_layers * hidden_dim)
         self.bridge_cell = nn.Linear(dm, decoder_layers * hidden_dim) if cell == "lstm" else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         rnn_in = embed_dim + {"bahdanau": dm, "none": dm, "luong": hidden_dim if self.input_feeding else 0}[decoder]
         self.rnn = _CELLS[cell](rnn_in, hidden_dim, num_layers=decoder_layers, batch_first=True,
                                 dropout=dropout if decoder_layers > 1 else 0.0)

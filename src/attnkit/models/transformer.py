@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnkit.attention import MultiHeadAttention, causal_mask
+from attnkit.attention import Dropout, MultiHeadAttention, causal_mask
 from attnkit.models.registry import register_model
 from attnkit.models.seq2seq import LossOutput, add_guided_alignment, guidance_weight, sequence_loss
 
@@ -50,7 +50,7 @@ class Positions(nn.Module):
             table = torch.zeros(max_len, dim)
             table[:, 0::2], table[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)[:, : dim // 2]
             self.register_buffer("table_buffer", table, persistent=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         """``x [B, T, D]`` embeddings of positions ``offset .. offset+T-1``."""
@@ -68,7 +68,7 @@ class _Residual(nn.Module):
 
     def __init__(self, dim: int, dropout: float, norm_first: bool) -> None:
         super().__init__()
-        self.norm, self.dropout, self.norm_first = nn.LayerNorm(dim), nn.Dropout(dropout), norm_first
+        self.norm, self.dropout, self.norm_first = nn.LayerNorm(dim), Dropout(dropout), norm_first
 
     def forward(self, x: Tensor, fn) -> tuple[Tensor, object]:
         out, extra = fn(self.norm(x) if self.norm_first else x)
@@ -78,7 +78,7 @@ class _Residual(nn.Module):
 
 def feed_forward(dim: int, ff_dim: int, dropout: float) -> nn.Sequential:
     """Position-wise FFN (section 3.3): ``max(0, x W1 + b1) W2 + b2``."""
-    return nn.Sequential(nn.Linear(dim, ff_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_dim, dim))
+    return nn.Sequential(nn.Linear(dim, ff_dim), nn.ReLU(), Dropout(dropout), nn.Linear(ff_dim, dim))
 
 
 class EncoderLayer(nn.Module):

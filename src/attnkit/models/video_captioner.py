@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from attnkit.attention import Dropout
 from attnkit.models.captioner import AttentionLSTMDecoder, CaptionLoss, CaptionOutput, CaptionState
 from attnkit.models.registry import register_model
 from attnkit.models.vision import SmallCNN
@@ -99,7 +100,7 @@ class VideoCaptioner(nn.Module):
     def __init__(self, *, encoder: FrameEncoder, decoder: AttentionLSTMDecoder, dropout: float) -> None:
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def encode(self, frames: Tensor, mask: Tensor | None = None) -> CaptionState:
         """Frame features ``[B, F, D]`` and the decoder's initial state."""

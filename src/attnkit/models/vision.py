@@ -27,6 +27,7 @@ from itertools import pairwise
 import torch
 from torch import Tensor, nn
 
+from attnkit.attention import Dropout
 from attnkit.models.classifier import ClassificationLoss, classification_loss
 from attnkit.models.registry import register_model
 
@@ -128,7 +129,7 @@ class CNNClassifier(nn.Module):
 
     def __init__(self, *, encoder: SmallCNN, head: nn.Linear, dropout: float) -> None:
         super().__init__()
-        self.encoder, self.head, self.dropout = encoder, head, nn.Dropout(dropout)
+        self.encoder, self.head, self.dropout = encoder, head, Dropout(dropout)
 
     @property
     def num_classes(self) -> int:
