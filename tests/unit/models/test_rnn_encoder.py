@@ -1,0 +1,43 @@
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from attnkit.models.seq2seq import RNNEncoder
+
+
+def _packed_reference(encoder: RNNEncoder, src, src_mask):
+    """What the encoder computed with packed sequences before (nn.LSTM/GRU over a PackedSequence)."""
+    lengths = src_mask.sum(1).clamp(min=1)
+    packed = pack_padded_sequence(encoder.embed(src), lengths, batch_first=True, enforce_sorted=False)
+    out, final = encoder.rnn(packed)
+    memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+    h_n = final[0] if isinstance(final, tuple) else final
+    return memory, torch.cat([h_n[-2], h_n[-1]], dim=-1)
+
+
+@pytest.mark.parametrize(("cell", "layers"), [("lstm", 1), ("lstm", 2), ("gru", 1), ("gru", 3)])
+def test_encoder_equals_packed_sequences(cell, layers):
+    torch.manual_seed(0)
+    encoder = RNNEncoder(20, cell=cell, embed_dim=6, hidden_dim=5, num_layers=layers, dropout=0.3).eval()
+    lengths = torch.tensor([7, 3, 1, 7, 5])
+    src_mask = torch.arange(7)[None] < lengths[:, None]
+    src = torch.randint(1, 20, (5, 7)).masked_fill(~src_mask, 0)
+    memory, final = encoder(src, src_mask)
+    ref_memory, ref_final = _packed_reference(encoder, src, src_mask)
+    torch.testing.assert_close(memory, ref_memory, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(final, ref_final, atol=1e-6, rtol=1e-5)
+    assert torch.all(memory[~src_mask] == 0)
+
+
+def test_encoder_gradients_equal_packed_sequences():
+    torch.manual_seed(1)
+    encoder = RNNEncoder(12, cell="lstm", embed_dim=4, hidden_dim=3, num_layers=2, dropout=0.0)
+    lengths = torch.tensor([6, 2, 4])
+    src_mask = torch.arange(6)[None] < lengths[:, None]
+    src = torch.randint(1, 12, (3, 6)).masked_fill(~src_mask, 0)
+    memory, final = encoder(src, src_mask)
+    grads = torch.autograd.grad(memory.sum() + final.square().sum(), list(encoder.rnn.parameters()))
+    ref_memory, ref_final = _packed_reference(encoder, src, src_mask)
+    ref_grads = torch.autograd.grad(ref_memory.sum() + ref_final.square().sum(), list(encoder.rnn.parameters()))
+    for got, want in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
