@@ -148,7 +148,8 @@ class RNNSeq2Seq(nn.Module):
         self.dropout = Dropout(dropout)
         rnn_in = embed_dim + {"bahdanau": dm, "none": dm, "luong": hidden_dim if self.input_feeding else 0}[decoder]
         self.rnn = _CELLS[cell](rnn_in, hidden_dim, num_layers=decoder_layers, batch_first=True,
-                                dropout=dropout if decoder_layers > 1 else 0.0)
+                                dropout=dropout if decoder_layers > 1 else 0.0)  # its weights, stepped by _rnn
+        self.dropout_between = Dropout(dropout if decoder_layers > 1 else 0.0)
         self._build_attention_and_output(decoder, score, dm, embed_dim, hidden_dim, attention_dim)
         self.generator = nn.Linear(hidden_dim if decoder == "luong" else embed_dim, tgt_vocab)
         if tie_embeddings:
@@ -188,12 +189,25 @@ class RNNSeq2Seq(nn.Module):
         return F.log_softmax(self.generator(features), dim=-1), state, attn
 
     def _rnn(self, x: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
-        h0 = state.hidden.transpose(0, 1).contiguous()  # [L, B, Hd]
-        if state.cell is not None:
-            out, (h, c) = self.rnn(x[:, None], (h0, state.cell.transpose(0, 1).contiguous()))
-            return out[:, 0], replace(state, hidden=h.transpose(0, 1), cell=c.transpose(0, 1))
-        out, h = self.rnn(x[:, None], h0)
-        return out[:, 0], replace(state, hidden=h.transpose(0, 1))  # [B, Hd]
+        """One time step of the stacked decoder RNN, cell by cell with ``self.rnn``'s weights (a one-step
+        call of the fused ``nn.LSTM`` costs more in overhead than the step computes)."""
+        rnn, hiddens, cells = self.rnn, [], []
+        for layer in range(rnn.num_layers):
+            if layer and self.training and rnn.dropout:
+                x = self.dropout_between(x)
+            weights = [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if state.cell is not None:
+                h, c = torch.lstm_cell(x, (state.hidden[:, layer], state.cell[:, layer]), *weights)
+                cells.append(c)
+            else:
+                h = torch.gru_cell(x, state.hidden[:, layer], *weights)
+            hiddens.append(h)
+            x = h
+        if rnn.num_layers == 1:
+            hidden, cell = hiddens[0][:, None], cells[0][:, None] if cells else None  # [B, 1, Hd]
+        else:
+            hidden, cell = torch.stack(hiddens, 1), torch.stack(cells, 1) if cells else None  # [B, L, Hd]
+        return x, replace(state, hidden=hidden, cell=cell)  # [B, Hd]
 
     def _attend(self, query: Tensor, state: RNNState) -> tuple[Tensor, Tensor]:
         out = self.attention(query[:, None], state.memory, state.memory, state.src_mask,
