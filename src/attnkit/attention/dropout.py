@@ -6,9 +6,9 @@ the largest single cost (23% of a step of the 2+2-layer dates Transformer, torch
 Here one 64-bit draw of the default generator gives the keep/drop decisions of four elements (16 bits
 each, so the drop probability is ``p`` rounded to a multiple of 1/65,536, and the survivors are scaled
 by the inverse of the probability actually used: the expectation is exact); the comparison writes the
-mask straight in ``x``'s dtype, since converting a boolean mask costs more than the multiplication. Seeded by ``torch.manual_seed`` and saved/restored with
-``torch.get_rng_state`` like any other draw, so runs stay reproducible and resumable. Off the CPU
-``F.dropout`` is used as it is.
+mask straight in ``x``'s dtype, since converting a boolean mask costs more than the multiplication.
+Seeded by ``torch.manual_seed`` and saved/restored with ``torch.get_rng_state`` like any other draw,
+so runs stay reproducible and resumable. Off the CPU ``F.dropout`` is used as it is.
 """
 
 from __future__ import annotations

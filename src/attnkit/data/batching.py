@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from itertools import chain
 
 import torch
 from torch import Tensor
@@ -76,11 +77,11 @@ def pad(seqs: Sequence[Sequence[int]], pad_id: int = PAD) -> torch.LongTensor:
     """Right-pad integer sequences into a ``[B, L]`` long tensor, ``L`` the longest length."""
     if len(seqs) == 0:
         raise ValueError("pad() needs at least one sequence")
-    width = max(len(s) for s in seqs)
-    out = torch.full((len(seqs), width), pad_id, dtype=torch.long)  # [B, L]
-    for row, seq in enumerate(seqs):
-        if len(seq):
-            out[row, : len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
+    lengths = [len(s) for s in seqs]
+    out = torch.full((len(seqs), max(lengths)), pad_id, dtype=torch.long)  # [B, L]
+    # One tensor from all tokens, scattered through the mask (row-major order = sequence order): one
+    # conversion per batch instead of one per sequence.
+    out[_lengths_mask(lengths, out.size(1))] = torch.tensor(list(chain.from_iterable(seqs)), dtype=torch.long)
     return out
 
 
