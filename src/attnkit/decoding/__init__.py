@@ -8,6 +8,6 @@ attn)`` with a batch-first state; decoding never looks at the model's type. In d
 from attnkit.decoding.beam import beam_search
 from attnkit.decoding.greedy import greedy_search
 from attnkit.decoding.hypothesis import Hypothesis
-from attnkit.decoding.state import map_state, repeat_state, select_state
+from attnkit.decoding.state import map_state, repeat_state, select_beams, select_state
 
-__all__ = ["Hypothesis", "beam_search", "greedy_search", "map_state", "repeat_state", "select_state"]
+__all__ = ["Hypothesis", "beam_search", "greedy_search", "map_state", "repeat_state", "select_beams", "select_state"]

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from attnkit.decoding.greedy import StepModel
 from attnkit.decoding.hypothesis import Hypothesis, check_source, check_step, make_hypothesis, max_lengths
-from attnkit.decoding.state import repeat_state, select_state
+from attnkit.decoding.state import repeat_state, select_beams, select_state
 
 __all__ = ["beam_search", "gnmt_length_penalty"]
 
@@ -190,7 +190,7 @@ def beam_search(
         keep = (~done).nonzero().squeeze(1)  # [N']
         if keep.numel() == 0:
             break
+        state = select_beams(state, keep, back, beam, beams.scores.size(0))  # [N' * K]
         beams = select_state(beams, keep)
-        state = select_state(state, (keep.unsqueeze(1) * beam + back[keep]).view(-1))  # [N' * K]
         tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
     return [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]

@@ -8,7 +8,10 @@ more generally, apply a function to every tensor. So decoding never has to know 
 Legend: B batch, K beam, N rows kept.
 
 Contract: every Tensor leaf is batch-first (dim 0 = batch). ``None`` and non-tensor leaves (ints,
-strings, modules, ...) pass through unchanged and are shared, not copied.
+strings, modules, ...) pass through unchanged and are shared, not copied. A dataclass field declared
+with ``field(metadata={"per_source": True})`` holds what depends on the source sentence alone (encoder
+memory, projected keys, masks): its rows are equal across the beams of a sentence, so beam search
+(:func:`select_beams`) reorders it only when sentences leave the batch, never for the beams' backpointers.
 """
 
 from __future__ import annotations
@@ -21,42 +24,49 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor
 
-__all__ = ["map_state", "repeat_state", "select_state"]
+__all__ = ["PER_SOURCE", "map_state", "repeat_state", "select_beams", "select_state"]
 
 S = TypeVar("S")
+PER_SOURCE = "per_source"  # dataclass field metadata key: the same for every beam of a sentence
 
 
-def _map_dataclass(fn: Callable[[Tensor], Tensor], obj: Any) -> Any:
+def _map_dataclass(fn: Callable[[Tensor], Tensor], obj: Any, per_source_fn: Callable[[Tensor], Tensor] | None) -> Any:
     fields = dataclasses.fields(obj)
+
+    def mapped(f: dataclasses.Field) -> Any:
+        if per_source_fn is not None and f.metadata.get(PER_SOURCE):
+            return map_state(per_source_fn, getattr(obj, f.name))
+        return map_state(fn, getattr(obj, f.name), per_source_fn)
+
     # replace() re-runs __init__ (and __post_init__) with the init fields; fields declared init=False
     # are not accepted by replace(), so they are written afterwards (object.__setattr__ works on frozen).
-    changes = {f.name: map_state(fn, getattr(obj, f.name)) for f in fields if f.init}
-    new = dataclasses.replace(obj, **changes)
+    new = dataclasses.replace(obj, **{f.name: mapped(f) for f in fields if f.init})
     for f in fields:
         if not f.init and hasattr(obj, f.name):
-            object.__setattr__(new, f.name, map_state(fn, getattr(obj, f.name)))
+            object.__setattr__(new, f.name, mapped(f))
     return new
 
 
-def map_state(fn: Callable[[Tensor], Tensor], state: S) -> S:
+def map_state(fn: Callable[[Tensor], Tensor], state: S, per_source_fn: Callable[[Tensor], Tensor] | None = None) -> S:
     """Apply ``fn`` to every Tensor leaf of ``state`` and rebuild the same structure around the results.
 
     Containers are rebuilt with their own type: dataclasses through :func:`dataclasses.replace`,
     NamedTuples through ``_make``, tuples/lists through their constructor, dicts (including
     ``OrderedDict``/``defaultdict``) as a shallow copy with new values. Anything else is returned as is.
+    With ``per_source_fn``, the leaves under dataclass fields marked :data:`PER_SOURCE` get that instead.
     """
     if isinstance(state, Tensor):
         return fn(state)
     if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        return _map_dataclass(fn, state)
+        return _map_dataclass(fn, state, per_source_fn)
     if isinstance(state, tuple) and hasattr(state, "_fields"):  # NamedTuple
-        return type(state)._make(map_state(fn, v) for v in state)
+        return type(state)._make(map_state(fn, v, per_source_fn) for v in state)
     if isinstance(state, (tuple, list)):
-        return type(state)(map_state(fn, v) for v in state)
+        return type(state)(map_state(fn, v, per_source_fn) for v in state)
     if isinstance(state, dict):
         new = copy.copy(state)  # keeps the dict subclass and e.g. a defaultdict's factory
         for key, value in state.items():
-            new[key] = map_state(fn, value)
+            new[key] = map_state(fn, value, per_source_fn)
         return new
     return state
 
@@ -75,6 +85,23 @@ def select_state(state: S, index: Tensor) -> S:
     if index.dim() != 1 or index.dtype.is_floating_point or index.dtype == torch.bool:
         raise ValueError(f"index must be a 1-D integer tensor, got dtype {index.dtype} and shape {list(index.shape)}")
     return map_state(lambda t: t.index_select(0, index.to(t.device)), state)
+
+
+def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int) -> S:
+    """Beam search's reordering: of ``active`` sentences x ``beam`` rows, keep the sentences ``keep [N']``
+    and, within each, the rows its new beams extend (``back [active, beam]``, backpointers).
+
+    Leaves under :data:`PER_SOURCE` fields only follow ``keep`` (and are not touched at all when every
+    sentence stays): their rows are equal across a sentence's beams, and copying the encoder memory
+    once per step for nothing was a fifth of a beam-5 decoding step (profiled, RNN on dates).
+    Returns leaves ``[N' * beam, ...]``.
+    """
+    rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
+    if keep.numel() == active:
+        return map_state(lambda t: t.index_select(0, rows.to(t.device)), state, lambda t: t)
+    sentence_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=keep.device)).view(-1)  # [N' * K]
+    return map_state(lambda t: t.index_select(0, rows.to(t.device)), state,
+                     lambda t: t.index_select(0, sentence_rows.to(t.device)))
 
 
 def repeat_state(state: S, k: int) -> S:

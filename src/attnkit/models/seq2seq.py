@@ -26,7 +26,7 @@ Dm memory dim (2 He), A attention dim, L layers, V vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import torch
@@ -53,10 +53,11 @@ class RNNState:
     hidden: Tensor  # [B, L, Hd]
     cell: Tensor | None  # [B, L, Hd] (LSTM only)
     feed: Tensor | None  # [B, Hd] Luong input feeding: the previous attentional state h~
-    memory: Tensor  # [B, S, Dm] values (annotations)
-    keys: Tensor  # [B, S, A] keys projected once per source
-    src_mask: Tensor  # [B, S]
-    context: Tensor | None  # [B, Dm] fixed context vector C (decoder "none")
+    # The same for every beam of a sentence (search need not reorder them along beams):
+    memory: Tensor = field(metadata={"per_source": True})  # [B, S, Dm] values (annotations)
+    keys: Tensor = field(metadata={"per_source": True})  # [B, S, A] keys projected once per source
+    src_mask: Tensor = field(metadata={"per_source": True})  # [B, S]
+    context: Tensor | None = field(metadata={"per_source": True})  # [B, Dm] fixed context C (decoder "none")
 
 
 class LossOutput(NamedTuple):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -131,9 +131,10 @@ class DecoderLayer(nn.Module):
 class TransformerState:
     """Decoder state between steps; batch-first so search can reorder it."""
 
-    memory_mask: Tensor  # [B, S]
-    cross_k: Tensor  # [B, L, H, S, Dh] projected once per source
-    cross_v: Tensor  # [B, L, H, S, Dh]
+    # The same for every beam of a sentence (search need not reorder them along beams):
+    memory_mask: Tensor = field(metadata={"per_source": True})  # [B, S]
+    cross_k: Tensor = field(metadata={"per_source": True})  # [B, L, H, S, Dh] projected once per source
+    cross_v: Tensor = field(metadata={"per_source": True})  # [B, L, H, S, Dh]
     self_k: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]: keys of the steps so far
     self_v: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]
     # Per-layer tensors, not one stacked [B, L, ...] tensor: each step appends to every layer's cache,

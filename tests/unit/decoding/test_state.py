@@ -93,3 +93,31 @@ def test_bad_arguments_raise():
         select_state(make_state(), torch.tensor([True, False, True, False]))
     with pytest.raises(ValueError, match="k must be >= 1"):
         repeat_state(make_state(), 0)
+
+
+@dataclass
+class BeamState:
+    hidden: Tensor  # [B, D] per beam
+    memory: Tensor = field(metadata={"per_source": True})  # [B, S] per sentence
+    nested: tuple[Tensor, ...] = field(default=(), metadata={"per_source": True})
+
+
+def test_select_beams_follows_backpointers_and_moves_per_source_rows_only_with_sentences():
+    from attnkit.decoding import select_beams
+
+    beam, sentences = 3, 4
+    hidden = torch.arange(sentences * beam, dtype=torch.float32)[:, None]  # row r = r
+    memory = torch.arange(sentences).repeat_interleave(beam)[:, None] * 10  # equal across a sentence's beams
+    state = BeamState(hidden, memory, (memory + 1,))
+    back = torch.tensor([[2, 2, 0], [1, 0, 0], [0, 1, 2], [2, 1, 1]])  # [N, K]
+    everyone = select_beams(state, torch.arange(sentences), back, beam, sentences)
+    assert everyone.hidden[:, 0].tolist() == [2, 2, 0, 4, 3, 3, 6, 7, 8, 11, 10, 10]
+    assert everyone.memory is memory and everyone.nested[0] is state.nested[0]  # not copied at all
+    keep = torch.tensor([1, 3])
+    some = select_beams(state, keep, back, beam, sentences)
+    assert some.hidden[:, 0].tolist() == [4, 3, 3, 11, 10, 10]
+    assert some.memory[:, 0].tolist() == [10, 10, 10, 30, 30, 30]
+    assert some.nested[0][:, 0].tolist() == [11, 11, 11, 31, 31, 31]
+    # the same as selecting every leaf along the backpointers, since per-source rows are equal in a sentence
+    full = select_state(state, (keep[:, None] * beam + back[keep]).view(-1))
+    assert torch.equal(full.memory, some.memory) and torch.equal(full.hidden, some.hidden)
