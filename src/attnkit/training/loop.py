@@ -17,6 +17,8 @@ and evaluates. ``train.precision=bf16`` runs the forward pass under bfloat16 aut
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import logging
 import random
 import signal
@@ -279,6 +281,7 @@ class Trainer:
         if not self.group.main:  # rank 0 evaluates, saves and reports
             return {"stopped": reason, "steps": self.state.step, "best_step": None, "train_minutes":
                     (self.state.elapsed + time.time() - started) / 60, "history": [], "rank": self.group.rank}
+        _release_memory()  # what training freed goes back to the system before evaluating and plotting
         if not self.state.history or self.state.history[-1]["step"] != self.state.step:
             self._after_eval(self.evaluate())
         self.state.elapsed += time.time() - started
@@ -291,6 +294,14 @@ class Trainer:
                    "train_minutes": self.state.elapsed / 60, "history": self.state.history}
         write_json(self.model_dir / "history.json", summary)
         return summary
+
+
+def _release_memory() -> None:
+    """Collect garbage and hand the C allocator's free pages back to the system (glibc's ``malloc_trim``),
+    so the peak resident memory of a run is training's, not training's plus what follows it."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _adam(params, **kwargs) -> torch.optim.Adam:
