@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attnkit.data.fashion import FASHION_ROOT, ITEM_SIZE, item_pool, split_rng
+from attnkit.data.fashion import ITEM_SIZE, fashion_root, item_pool, split_rng
 from attnkit.errors import DataError
 
 __all__ = ["PATCH_SIZE", "make_cluttered"]
@@ -29,7 +29,7 @@ _PATCH_MARGIN = 2
 
 
 def make_cluttered(split: str, n: int, *, size: int = 60, clutter: int = 4, seed: int = 0,
-                   root: str | Path = FASHION_ROOT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` cluttered canvases of the ``"train"``, ``"dev"`` or ``"test"`` split.
 
     Returns ``images`` float32 ``[N, S, S]`` in [0, 1], ``labels`` int64 ``[N]`` (the class of the item)
@@ -43,7 +43,8 @@ def make_cluttered(split: str, n: int, *, size: int = 60, clutter: int = 4, seed
         raise ValueError(f"clutter must be >= 0, got {clutter}")
     pool = item_pool(split, root)
     if clutter and len(pool.images) < 2:
-        raise DataError(f"the {split!r} Fashion-MNIST split under {root} needs two images or more for clutter")
+        raise DataError(f"the {split!r} Fashion-MNIST split under {fashion_root(root)} needs two images or more "
+                        "for clutter")
     rng = split_rng("cluttered", split, seed)
     images = np.zeros((n, size, size), dtype=np.uint8)  # [N, S, S]
     labels = np.zeros(n, dtype=np.int64)

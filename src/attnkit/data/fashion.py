@@ -22,6 +22,7 @@ and ``Shirt`` -> ``shirt`` (each keeps the word of its own name, so a ``shirt`` 
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ __all__ = [
     "ITEM_SIZE",
     "WORDS",
     "ItemPool",
+    "fashion_root",
     "fashion_split",
     "item_pool",
     "load_fashion_mnist",
@@ -62,9 +64,18 @@ _FILES = {"train": "train", "test": "t10k"}
 _IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
 
 
+def fashion_root(root: str | Path | None = None) -> Path:
+    """The Fashion-MNIST directory: ``root`` if given, else ``$ATTNKIT_FASHION_DIR`` if set, else
+    :data:`FASHION_ROOT` (Debian's)."""
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("ATTNKIT_FASHION_DIR") or FASHION_ROOT)
+
+
 def _missing(path: Path) -> DataError:
     return DataError(f"{path}: Fashion-MNIST file not found; install the Debian package {PACKAGE} "
-                     f"(apt-get install {PACKAGE}) or pass root= a directory holding the four *-ubyte.gz files")
+                     f"(apt-get install {PACKAGE}), or point ATTNKIT_FASHION_DIR (or root=) at a directory "
+                     "holding the four *-ubyte.gz files")
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -142,19 +153,19 @@ def _load(split: str, root: Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_fashion_mnist(split: str = "train", root: str | Path = FASHION_ROOT) -> tuple[np.ndarray, np.ndarray]:
+def load_fashion_mnist(split: str = "train", root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``"train"`` (60,000) or ``"test"`` (10,000) images ``uint8 [N, 28, 28]`` and labels ``int64 [N]``.
 
     The arrays are cached and read-only; copy them before writing. ``root`` is the directory of the four
-    ``*-ubyte.gz`` files.
+    ``*-ubyte.gz`` files (default: :func:`fashion_root`).
     """
     if split not in _FILES:
         raise DataError(f"unknown Fashion-MNIST split {split!r}; valid splits: {', '.join(_FILES)} "
                         "(the vision corpora cut 'dev' off 'train' with fashion_split)")
-    return _load(split, Path(root))
+    return _load(split, fashion_root(root))
 
 
-def fashion_split(split: str, root: str | Path = FASHION_ROOT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fashion_split(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images, labels and file indices of a ``"train"``, ``"dev"`` or ``"test"`` split.
 
     ``train`` and ``dev`` partition the training file (dev is its last :data:`DEV_FRACTION`: 54,000 +
@@ -168,7 +179,7 @@ def fashion_split(split: str, root: str | Path = FASHION_ROOT) -> tuple[np.ndarr
         cut = len(images) - round(len(images) * DEV_FRACTION)
         start, stop = (0, cut) if split == "train" else (cut, len(images))
     if stop <= start:
-        raise DataError(f"Fashion-MNIST under {root} has no images for the {split!r} split")
+        raise DataError(f"Fashion-MNIST under {fashion_root(root)} has no images for the {split!r} split")
     return images[start:stop], labels[start:stop], np.arange(start, stop)
 
 
@@ -197,9 +208,9 @@ def _pool(split: str, root: Path) -> ItemPool:
     return ItemPool(images, labels, index, by_class)
 
 
-def item_pool(split: str, root: str | Path = FASHION_ROOT) -> ItemPool:
+def item_pool(split: str, root: str | Path | None = None) -> ItemPool:
     """The cached :class:`ItemPool` of a ``"train"``, ``"dev"`` or ``"test"`` split (see :func:`fashion_split`)."""
-    return _pool(split, Path(root))
+    return _pool(split, fashion_root(root))
 
 
 def split_rng(corpus: str, split: str, seed: int) -> np.random.Generator:

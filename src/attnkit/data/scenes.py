@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attnkit.data.fashion import FASHION_ROOT, ITEM_SIZE, WORDS, item_pool, split_rng
+from attnkit.data.fashion import ITEM_SIZE, WORDS, item_pool, split_rng
 from attnkit.errors import DataError
 
 __all__ = [
@@ -162,7 +162,7 @@ def _check_args(n: int, objects: tuple[int, int], size: int) -> None:
 
 
 def make_scenes(split: str, n: int, *, objects: tuple[int, int] = (2, 3), size: int = 64, seed: int = 0,
-                root: str | Path = FASHION_ROOT) -> list[Scene]:
+                root: str | Path | None = None) -> list[Scene]:
     """``n`` fashion scenes of the ``"train"``, ``"dev"`` or ``"test"`` split.
 
     ``objects`` is the inclusive range of the number of items per scene (uniform, at most 4); ``size``

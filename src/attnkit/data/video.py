@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attnkit.data.fashion import FASHION_ROOT, ITEM_SIZE, WORDS, ItemPool, item_pool, split_rng
+from attnkit.data.fashion import ITEM_SIZE, WORDS, ItemPool, fashion_root, item_pool, split_rng
 from attnkit.errors import DataError
 
 __all__ = [
@@ -222,7 +222,7 @@ def _make_clip(rng: np.random.Generator, pool: ItemPool, frames: int, size: int,
 
 
 def make_clips(split: str, n: int, *, frames: int = 12, size: int = 48, events: tuple[int, int] = (2, 3),
-               seed: int = 0, root: str | Path = FASHION_ROOT) -> list[Clip]:
+               seed: int = 0, root: str | Path | None = None) -> list[Clip]:
     """``n`` clips of the ``"train"``, ``"dev"`` or ``"test"`` split, each ``frames`` frames of ``size`` px.
 
     ``events`` is the inclusive range of the number of events per clip (uniform); every event needs two
@@ -239,7 +239,8 @@ def make_clips(split: str, n: int, *, frames: int = 12, size: int = 48, events: 
                          f"{CLIP_ITEM_SIZE}x{CLIP_ITEM_SIZE} items, got {size}")
     pool = item_pool(split, root)
     if sum(1 for rows in pool.by_class if len(rows)) < 2 + events[1]:
-        raise DataError(f"the {split!r} Fashion-MNIST split under {root} has too few classes for {events[1]} events")
+        raise DataError(f"the {split!r} Fashion-MNIST split under {fashion_root(root)} has too few classes "
+                        f"for {events[1]} events")
     rng = split_rng("clips", split, seed)
     return [_make_clip(rng, pool, frames, size, int(rng.integers(events[0], events[1] + 1)),
                        f"clips-{split}-{seed}-{i:06d}") for i in range(n)]
