@@ -132,10 +132,12 @@ RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "embed_dim", 
 TRANSFORMER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "decoder_layers", "dropout",
                               "norm_first", "positions", "max_positions", "share_embeddings", "tie_embeddings",
                               "align_layer", "attention_dropout"})
-HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dropout"})
+# how a fresh run initialises the word embedding (training/classify.py reads them; the builders never do)
+WORD_VECTOR_KEYS = frozenset({"word_vectors", "word2vec_epochs", "word2vec_window"})
+HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dropout"}) | WORD_VECTOR_KEYS
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
-                             "positions", "max_positions", "pooling", "attention_dropout"})
-MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"})
+                             "positions", "max_positions", "pooling", "attention_dropout"}) | WORD_VECTOR_KEYS
+MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"}) | WORD_VECTOR_KEYS
 _DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
                            "doubly_stochastic", "entropy_bonus", "dropout"})
 CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
@@ -191,6 +193,12 @@ class ModelConfig(_Section):
     # classifiers (han, classifier) and the matcher
     pooling: Literal["attention", "mean", "max", "cls"] = "attention"  # han: attention/mean/max; classifier: not max
     coattention: bool = True  # matcher: False = the same encoders compared without co-attention
+    word_vectors: Literal["none", "word2vec"] = Field("none", description=(
+        "han, classifier, matcher: initial word embeddings. none = random; word2vec = skip-gram vectors "
+        "(gensim, size embed_dim) trained on the training split's text when a run starts (not on resume), as "
+        "Yang et al. 2016 do; words without a vector keep their random row"))
+    word2vec_epochs: int = Field(5, ge=1, description="word_vectors=word2vec: passes over the training text")
+    word2vec_window: int = Field(5, ge=1, description="word_vectors=word2vec: largest word-to-context distance")
     # vision: the CNN of captioner, video_captioner and cnn_classifier (one 2 x 2 pool per block)
     channels: tuple[int, ...] = Field((32, 64, 128), min_length=1, description="output channels of each CNN block")
     convs_per_block: int = Field(1, ge=1)
@@ -234,7 +242,8 @@ class ModelConfig(_Section):
         return self
 
     def builder_kwargs(self) -> dict:
-        """The keyword arguments of this family's builder (the other family's keys left out)."""
+        """The keyword arguments of this family's builder (the other family's keys left out); for han,
+        classifier and matcher also the WORD_VECTOR_KEYS, which config.yaml keeps and the caller drops."""
         keys = FAMILY_KEYS[self.family]
         return {k: v for k, v in self.model_dump().items() if k in keys}
 
@@ -262,6 +271,10 @@ class TrainConfig(_Section):
         "weight lambda of guided alignment (supervised attention; Chen et al. 2016): adds lambda * "
         "cross-entropy between the gold alignment (uniform over each target token's possible links) and the "
         "attention to the training loss; needs a corpus with gold alignments (dates); 0 = off"))
+    coverage_penalty: float = Field(0.0, ge=0, description=(
+        "weight lambda of the coverage penalty (See et al. 2017): adds lambda * mean over target tokens of "
+        "sum_s min(attention, attention already spent on s) to the training loss, so that no source token is "
+        "attended twice; unsupervised (no gold links); translation models with attention; 0 = off"))
     clip_norm: float | None = Field(1.0, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     class_weights: Literal["none", "balanced"] = Field(

@@ -103,6 +103,8 @@ class Batch:
         EOS row, unlinked tokens, padding).
         align_weight: the weight of the guided-alignment term that ``loss()`` uses for this batch
         (0 = off; :class:`~attnkit.training.tasks.TranslationTask` sets ``train.guided_alignment``).
+        coverage_weight: the weight of the coverage penalty that ``loss()`` adds (0 = off; set from
+        ``train.coverage_penalty``).
     """
 
     src: Tensor
@@ -113,6 +115,7 @@ class Batch:
     indices: list[int]
     align: Tensor | None = None
     align_weight: float = 0.0
+    coverage_weight: float = 0.0
 
     @property
     def ntokens(self) -> int:
@@ -143,12 +146,13 @@ def _pad_alignments(align: Sequence[Tensor], src_ids: Sequence[Sequence[int]], t
 
 
 def make_batch(src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]],
-               indices: Sequence[int], *, align: Sequence[Tensor] | None = None, align_weight: float = 0.0) -> Batch:
+               indices: Sequence[int], *, align: Sequence[Tensor] | None = None, align_weight: float = 0.0,
+               coverage_weight: float = 0.0) -> Batch:
     """Pad token ids (without BOS/EOS) into a :class:`Batch`, adding BOS to ``tgt_in`` and EOS to ``tgt_out``.
 
     ``align``: optional gold attention per example, ``[len(tgt_ids[i]), len(src_ids[i])]`` (as
     :func:`attnkit.data.alignment_targets.gold_alignment_matrix` builds it), padded into ``Batch.align``;
-    ``align_weight`` becomes ``Batch.align_weight``.
+    ``align_weight`` and ``coverage_weight`` become the batch's fields of those names.
     """
     if not len(src_ids) == len(tgt_ids) == len(indices):
         raise ValueError(f"make_batch got {len(src_ids)} sources, {len(tgt_ids)} targets and "
@@ -168,4 +172,5 @@ def make_batch(src_ids: Sequence[Sequence[int]], tgt_ids: Sequence[Sequence[int]
         indices=[int(i) for i in indices],
         align=gold,
         align_weight=float(align_weight),
+        coverage_weight=float(coverage_weight),
     )

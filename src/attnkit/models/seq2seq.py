@@ -14,6 +14,11 @@ Guided alignment (Chen et al. 2016; Liu et al. 2016): when a batch carries gold 
 (``batch.align``) and a positive weight, ``loss`` adds ``weight * CE(gold, attention)`` per supervised
 target token (:func:`guided_alignment_loss`); the Transformer shares the same functions.
 
+Coverage penalty (See et al. 2017, eq. 12-13; Tu et al. 2016's coverage vector): with
+``batch.coverage_weight > 0``, ``loss`` adds ``weight * mean_t sum_s min(a_t[s], c_t[s])``, where
+``c_t = sum_{t' < t} a_t'`` is the attention already spent on each source position. No gold links are
+used: the term only discourages attending twice to the same source token (:func:`coverage_penalty`).
+
 All decoders speak the step protocol of :mod:`attnkit.decoding`: ``encode(src, src_mask) -> state``,
 ``decode_step(tokens, state) -> (log_probs, state, attn)``; state tensors are batch-first.
 
@@ -36,8 +41,9 @@ from torch import Tensor, nn
 from attnkit.attention import Attention, Dropout
 from attnkit.models.registry import register_model
 
-__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_guided_alignment",
-           "guidance_weight", "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
+__all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_attention_terms",
+           "add_coverage_penalty", "add_guided_alignment", "coverage_penalty", "guidance_weight",
+           "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
 
 DECODERS = ("bahdanau", "luong", "none")
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -66,6 +72,7 @@ class LossOutput(NamedTuple):
     ntokens: int
     attn: Tensor  # [B, T, S] teacher-forced attention
     align_loss: Tensor | None = None  # scalar, unweighted guided-alignment loss (None: not computed)
+    coverage_loss: Tensor | None = None  # scalar, unweighted coverage penalty (None: not computed)
 
 
 class RNNEncoder(nn.Module):
@@ -259,12 +266,10 @@ class RNNSeq2Seq(nn.Module):
         """
         logits, attn = self(batch.src, batch.src_mask, batch.tgt_in)
         out = sequence_loss(logits, batch.tgt_out, attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
-        weight = guidance_weight(batch, guided_alignment)
-        if weight == 0:
-            return out
-        if self.kind == "none":
-            raise ValueError("guided alignment needs attention; decoder 'none' has none (use bahdanau or luong)")
-        return add_guided_alignment(out, attn, batch.align, weight)
+        if self.kind == "none" and (guidance_weight(batch, guided_alignment) or coverage_weight(batch)):
+            raise ValueError("guided alignment and the coverage penalty need attention; decoder 'none' has none "
+                             "(use bahdanau or luong)")
+        return add_attention_terms(out, attn, batch, guided_alignment)
 
 
 def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, label_smoothing: float) -> LossOutput:
@@ -321,6 +326,50 @@ def add_guided_alignment(out: LossOutput, attn: Tensor, gold: Tensor, weight: fl
     unweighted term, detached, as ``align_loss``. Shapes: attn, gold ``[B, T, S]``."""
     align_loss = guided_alignment_loss(attn, gold)
     return out._replace(loss=out.loss + weight * align_loss, align_loss=align_loss.detach())
+
+
+def coverage_penalty(attn: Tensor, tgt_mask: Tensor) -> Tensor:
+    """The coverage loss of See et al. (2017, eq. 12): the mean over real target positions of
+    ``sum_s min(a_t[s], c_t[s])`` with ``c_t = sum_{t' < t} a_t'`` (Tu et al. 2016's coverage vector).
+
+    0 when every source position is attended at most once in total; it grows with the attention a
+    target token spends where earlier tokens already looked.
+
+    Shapes:
+        attn ``[B, T, S]``, tgt_mask ``[B, T]`` (True = real target token) -> scalar.
+    """
+    if attn.shape[:2] != tgt_mask.shape:
+        raise ValueError(f"attention {list(attn.shape)} and target mask {list(tgt_mask.shape)} must share [B, T]")
+    real = tgt_mask.to(attn.dtype)[:, :, None]  # [B, T, 1]
+    attn = attn * real  # padded target rows neither cost nor add coverage
+    coverage = attn.cumsum(1) - attn  # [B, T, S] attention spent before step t
+    return torch.minimum(attn, coverage).sum() / real.sum().clamp(min=1)
+
+
+def coverage_weight(batch) -> float:
+    """The coverage-penalty weight of ``batch`` (``batch.coverage_weight``; 0 when absent)."""
+    weight = float(getattr(batch, "coverage_weight", 0.0) or 0.0)
+    if weight < 0:
+        raise ValueError(f"the coverage-penalty weight must be >= 0, got {weight}")
+    return weight
+
+
+def add_coverage_penalty(out: LossOutput, attn: Tensor, tgt_mask: Tensor, weight: float) -> LossOutput:
+    """``out`` with ``weight * coverage_penalty(attn, tgt_mask)`` added to ``loss`` (not to ``nll``) and the
+    unweighted term, detached, as ``coverage_loss``. Shapes: attn ``[B, T, S]``, tgt_mask ``[B, T]``."""
+    penalty = coverage_penalty(attn, tgt_mask)
+    return out._replace(loss=out.loss + weight * penalty, coverage_loss=penalty.detach())
+
+
+def add_attention_terms(out: LossOutput, attn: Tensor, batch, guided_alignment: float | None = None) -> LossOutput:
+    """``out`` with the batch's guided-alignment and coverage terms added (each only where its weight is > 0)."""
+    weight = guidance_weight(batch, guided_alignment)
+    if weight:
+        out = add_guided_alignment(out, attn, batch.align, weight)
+    weight = coverage_weight(batch)
+    if weight:
+        out = add_coverage_penalty(out, attn, batch.tgt_mask, weight)
+    return out
 
 
 @register_model("rnn")

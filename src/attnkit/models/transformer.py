@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from attnkit.attention import Dropout, MultiHeadAttention, causal_mask
 from attnkit.models.registry import register_model
-from attnkit.models.seq2seq import LossOutput, add_guided_alignment, guidance_weight, sequence_loss
+from attnkit.models.seq2seq import LossOutput, add_attention_terms, coverage_weight, guidance_weight, sequence_loss
 
 __all__ = ["DecoderLayer", "EncoderLayer", "Positions", "TransformerSeq2Seq", "TransformerState",
            "transformer_seq2seq"]
@@ -237,11 +237,12 @@ class TransformerSeq2Seq(nn.Module):
         With gold attention on the batch (``batch.align``) and a positive weight (``guided_alignment``,
         by default ``batch.align_weight``), the head-averaged cross-attention of ``align_layer`` (the view
         :meth:`alignment_from` gives) is supervised as well (:func:`~attnkit.models.seq2seq.add_guided_alignment`);
-        only that layer leaves the fused path. Its weights are the ones the layer used, attention dropout
-        included: a cell is zero only where dropout removed it in every head.
+        with ``batch.coverage_weight > 0`` the same view pays the coverage penalty
+        (:func:`~attnkit.models.seq2seq.coverage_penalty`). Only that layer leaves the fused path. Its weights
+        are the ones the layer used, attention dropout included: a cell is zero only where dropout removed it
+        in every head.
         """
-        weight = guidance_weight(batch, guided_alignment)
-        if weight == 0:
+        if not (guidance_weight(batch, guided_alignment) or coverage_weight(batch)):
             logits, _ = self(batch.src, batch.src_mask, batch.tgt_in, need_weights=False)
             no_attn = logits.new_zeros(0)  # not computed on the fused training path
             return sequence_loss(logits, batch.tgt_out, no_attn, pad_id=self.pad_id, label_smoothing=label_smoothing)
@@ -249,7 +250,7 @@ class TransformerSeq2Seq(nn.Module):
         attn = cross[self.align_layer].mean(1)  # [B, T, S]
         out = sequence_loss(self.generator(hidden), batch.tgt_out, attn, pad_id=self.pad_id,
                             label_smoothing=label_smoothing)
-        return add_guided_alignment(out, attn, batch.align, weight)
+        return add_attention_terms(out, attn, batch, guided_alignment)
 
 
 @register_model("transformer")

@@ -139,7 +139,8 @@ class TranslationTask(Task):
 
     With ``train.guided_alignment > 0`` every training batch also carries the gold attention of its
     pairs (:func:`~attnkit.data.alignment_targets.gold_alignment_matrix`) and that weight, so the
-    model's ``loss`` supervises its attention; dev batches carry neither (the dev loss stays plain NLL).
+    model's ``loss`` supervises its attention; with ``train.coverage_penalty > 0`` training batches carry that
+    weight. Dev batches carry neither (the dev loss stays plain NLL).
     """
 
     curve_metrics = ("bleu", "chrf", "exact_match")
@@ -158,6 +159,9 @@ class TranslationTask(Task):
         self.dev_src = [self.src_tok.encode(p.src) for p in self.dev_pairs]
         self.dev_tgt = [self.tgt_tok.encode(p.tgt) for p in self.dev_pairs]
         self.gold_align = self._gold_alignments() if cfg.train.guided_alignment > 0 else None
+        if cfg.train.coverage_penalty > 0 and cfg.model.family == "rnn" and cfg.model.decoder == "none":
+            raise ConfigError(f"train.coverage_penalty={cfg.train.coverage_penalty} penalises attention, but "
+                              f"model.decoder=none has none; use bahdanau or luong, or set train.coverage_penalty=0")
         log.info("data: %d train / %d dev pairs; vocab %d src / %d tgt (%s)", len(self.train_pairs),
                  len(self.dev_pairs), self.src_tok.vocab_size, self.tgt_tok.vocab_size, cfg.data.tokenizer.kind)
 
@@ -186,11 +190,13 @@ class TranslationTask(Task):
         return [len(s) for s in self.dev_src], [len(t) + 1 for t in self.dev_tgt]
 
     def batch(self, idx: list[int], *, train: bool = True):
-        src, tgt = (self.src_ids, self.tgt_ids) if train else (self.dev_src, self.dev_tgt)
-        if train and self.gold_align is not None:
-            return make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx,
-                              align=[self.gold_align[i] for i in idx], align_weight=self.config.train.guided_alignment)
-        return make_batch([src[i] for i in idx], [tgt[i] for i in idx], idx)
+        if not train:
+            return make_batch([self.dev_src[i] for i in idx], [self.dev_tgt[i] for i in idx], idx)
+        cfg = self.config.train
+        gold = None if self.gold_align is None else [self.gold_align[i] for i in idx]
+        return make_batch([self.src_ids[i] for i in idx], [self.tgt_ids[i] for i in idx], idx, align=gold,
+                          align_weight=cfg.guided_alignment if gold is not None else 0.0,
+                          coverage_weight=cfg.coverage_penalty)
 
     def build_model(self) -> nn.Module:
         from attnkit.training.translator import build_model
