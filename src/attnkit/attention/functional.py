@@ -194,7 +194,9 @@ def additive_scores_lean(
     """Memory-lean :func:`additive_scores`: equal values and gradients, bounded working memory.
 
     ``budget`` is the number of elements of the largest ``[B, Tc, S, A]`` chunk (default 4M floats,
-    16 MiB in float32); the chunk's query rows are derived from it.
+    16 MiB in float32); the chunk's query rows are derived from it. CUDA tensors go to the Triton kernel
+    of :mod:`attnkit.attention.triton_additive` when Triton is installed (``budget`` unused: it holds no
+    chunk), except under ``torch.use_deterministic_algorithms`` (its grad_k uses atomics).
 
     Shapes:
         query_proj ``[B, T, A]``, key_proj ``[B, S, A]``, v ``[A]`` -> ``[B, T, S]``.
@@ -204,6 +206,12 @@ def additive_scores_lean(
             f"additive scores need query_proj [B, T, A], key_proj [B, S, A], v [A]; got "
             f"{_shape(query_proj)}, {_shape(key_proj)}, {_shape(v)}"
         )
+    if query_proj.is_cuda and not torch.are_deterministic_algorithms_enabled():
+        # Imported here so that CPU use never pays for importing triton.
+        from attnkit.attention.triton_additive import additive_scores_triton, triton_available
+
+        if triton_available(query_proj):
+            return additive_scores_triton(query_proj, key_proj, v)
     return _LeanAdditive.apply(query_proj, key_proj, v, budget)
 
 
