@@ -8,11 +8,16 @@
 
 The model directory holds ``vocab.json`` (words) and ``labels.json`` (class names in logit order)
 beside ``config.yaml`` and the weights.
+
+With ``model.word_vectors=word2vec`` a fresh run copies skip-gram vectors trained on the training split's
+text into the word embedding before the first step (:func:`init_word_vectors`, Yang et al. 2016,
+section 3.3); a resumed run takes its embedding from the checkpoint and trains no vectors.
 """
 
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from attnkit.config import Config, DataConfig, FilesConfig
+from attnkit.config import WORD_VECTOR_KEYS, Config, DataConfig, FilesConfig
 from attnkit.data.documents import (
     Document,
     DocumentVocab,
@@ -31,6 +36,7 @@ from attnkit.data.documents import (
     read_labelled,
 )
 from attnkit.data.matching import TextPair, load_bible_matching, make_pair_batch, read_text_pairs
+from attnkit.data.word_vectors import sentences_of, train_word2vec
 from attnkit.errors import DataError
 from attnkit.evaluation.classification import classification_metrics
 from attnkit.models import create_model
@@ -38,7 +44,7 @@ from attnkit.training.checkpoint import load_weights
 from attnkit.training.tasks import Task, dev_subset, read_model_config
 
 __all__ = ["ClassificationTask", "DocumentClassifier", "MatchPrediction", "MatchingTask", "PairMatcher",
-           "Prediction", "build_labelled_model", "load_documents_split",
+           "Prediction", "build_labelled_model", "init_word_vectors", "load_documents_split",
            "load_pairs_split"]
 
 log = logging.getLogger("attnkit")
@@ -93,12 +99,38 @@ def _load_labelled(model_dir: str | Path, task: str) -> tuple[nn.Module, Documen
 
 
 def build_labelled_model(config: Config, vocab_size: int, num_classes: int) -> nn.Module:
-    """The classifier or matcher of ``config.model`` for a vocabulary and a number of classes."""
-    kwargs = config.model.builder_kwargs()
+    """The classifier or matcher of ``config.model`` for a vocabulary and a number of classes (its word
+    embedding random: :func:`init_word_vectors` fills it on a fresh run)."""
+    kwargs = {k: v for k, v in config.model.builder_kwargs().items() if k not in WORD_VECTOR_KEYS}
     if config.model.family == "classifier":
         kwargs["num_layers"] = kwargs.pop("encoder_layers")
         return create_model("transformer_classifier", vocab_size=vocab_size, num_classes=num_classes, **kwargs)
     return create_model(config.model.family, vocab_size=vocab_size, num_classes=num_classes, **kwargs)
+
+
+def init_word_vectors(model: nn.Module, vocab: DocumentVocab, texts: Sequence[str], config: Config) -> torch.Tensor:
+    """Copy word2vec vectors trained on ``texts`` (the training split's, never dev or test) into
+    ``model.embed``, the word embedding of han, classifier and matcher; returns the ``[V]`` mask of the
+    rows written. The padding row stays zero and the rows of words without a vector (specials, hash
+    buckets) keep their random init; the vectors are scaled to that init's RMS ``E^-1/2``. The seconds
+    word2vec takes are logged: :func:`~attnkit.data.word_vectors.train_word2vec` runs before the training
+    loop, so neither ``train.time_limit_minutes`` nor the reported ``train_minutes`` include them.
+
+    Shapes:
+        model.embed.weight: ``[V, E]``, V = ``vocab.vocab_size``, E = ``model.embed_dim``
+    """
+    m = config.model
+    embed = getattr(model, "embed", None)
+    shape = tuple(embed.weight.shape) if isinstance(embed, nn.Embedding) else None
+    if shape != (vocab.vocab_size, m.embed_dim):
+        raise ValueError(f"model.word_vectors={m.word_vectors} needs a model whose .embed is an nn.Embedding of "
+                         f"[{vocab.vocab_size}, {m.embed_dim}]; {type(model).__name__} has {shape or 'none'}")
+    # rms: the N(0, 1/E) init of all three families' embeddings, so the rows with and without a vector match
+    found = train_word2vec(sentences_of(texts), vocab, dim=m.embed_dim, window=m.word2vec_window,
+                           epochs=m.word2vec_epochs, seed=config.seed, rms=m.embed_dim**-0.5)
+    with torch.no_grad():
+        embed.weight[found.filled] = found.vectors[found.filled].to(embed.weight.dtype)
+    return found.filled
 
 
 # --------------------------------------------------------------------------- predictors
@@ -239,6 +271,7 @@ class _LabelledTask(Task):
     curve_metrics = ("accuracy", "macro_f1")
 
     def _vocab(self, resuming: bool, texts: list[str], labels: list[str]) -> None:
+        self.resuming = resuming  # a resumed run's embedding comes from last.pt: no word vectors then
         if resuming:
             self.vocab, self.labels = _load_vocab(self.model_dir)
         else:
@@ -258,7 +291,14 @@ class _LabelledTask(Task):
         return [self.labels.index(x) for x in labels]
 
     def build_model(self) -> nn.Module:
-        return build_labelled_model(self.config, self.vocab.vocab_size, len(self.labels.names))
+        model = build_labelled_model(self.config, self.vocab.vocab_size, len(self.labels.names))
+        if self.config.model.word_vectors == "word2vec" and not self.resuming:
+            init_word_vectors(model, self.vocab, self.training_texts(), self.config)
+        return model
+
+    @abstractmethod
+    def training_texts(self) -> list[str]:
+        """The training split's texts, the only text word vectors are trained on."""
 
     def _class_weights(self, labels: list[int]) -> torch.Tensor | None:
         """``n / (C * n_c)`` per class (scikit-learn's "balanced") when ``train.class_weights=balanced``."""
@@ -296,6 +336,9 @@ class ClassificationTask(_LabelledTask):
         self.class_weights = self._class_weights(self.train_y)
         log.info("data: %d train / %d dev documents, %d classes, vocabulary %d words", len(self.train_docs),
                  len(self.dev_docs), len(self.labels.names), self.vocab.vocab_size)
+
+    def training_texts(self) -> list[str]:
+        return [d.text for d in self.train_docs]
 
     def _cost(self, x) -> int:
         """Padded size of one document: sentences x longest sentence (or its length, flat)."""
@@ -338,6 +381,11 @@ class MatchingTask(_LabelledTask):
         self.class_weights = self._class_weights(self.train_y)
         log.info("data: %d train / %d dev pairs, vocabulary %d words", len(self.train_pairs), len(self.dev_pairs),
                  self.vocab.vocab_size)
+
+    def training_texts(self) -> list[str]:
+        """Both texts of every training pair, each distinct text once: a verse is in two pairs (positive
+        and negative), and repeating it would only weight it twice."""
+        return list(dict.fromkeys(t for p in self.train_pairs for t in (p.a, p.b)))
 
     def lengths(self) -> tuple[list[int], list[int]]:
         return [len(a) for a in self.train_a], [len(b) for b in self.train_b]
