@@ -141,8 +141,8 @@ MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dr
 _DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
                            "doubly_stochastic", "entropy_bonus", "dropout"})
 CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
-VIDEO_CAPTIONER_KEYS = _DECODER_KEYS | {"frame_pool", "frame_motion"}
-RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std"})
+VIDEO_CAPTIONER_KEYS = _DECODER_KEYS | {"frame_pool", "frame_motion", "frame_difference"}
+RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std", "glimpse_net"})
 CNN_KEYS = frozenset({"channels", "convs_per_block", "dropout"})
 FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
                "matcher": MATCHER_KEYS, "captioner": CAPTIONER_KEYS, "video_captioner": VIDEO_CAPTIONER_KEYS,
@@ -214,11 +214,17 @@ class ModelConfig(_Section):
         "kept apart (then it says where things are)"))
     frame_motion: bool = Field(False, description=(
         "video_captioner: the change from the previous frame's features beside each frame's own"))
+    frame_difference: bool = Field(False, description=(
+        "video_captioner: the CNN sees each frame together with its pixel-wise difference from the previous "
+        "frame (extra input channels), so its features say what changed where"))
     # ram (Mnih et al. 2014); rnn's cell is its core network, hidden_dim its size
     glimpse_size: int = Field(12, gt=0, description="side in pixels of the sharpest glimpse patch")
     scales: int = Field(3, ge=1, description="patches per glimpse, each twice as wide as the one before")
     glimpses: int = Field(6, ge=1)
     location_std: float = Field(0.15, gt=0, description="standard deviation of the location policy")
+    glimpse_net: Literal["mlp", "conv"] = Field("mlp", description=(
+        "ram: the glimpse network's 'what' path: mlp = one linear layer over the flattened patches (Mnih et al. "
+        "2014), conv = a small CNN over them (scales as channels), as in Ba et al. 2015"))
 
     @model_validator(mode="after")
     def _keys_fit_family(self) -> ModelConfig:

@@ -10,7 +10,9 @@ At every step ``t = 1 .. G``:
   ``glimpse_size`` pixels wide, each next one twice as wide, all resized to ``glimpse_size``
   (a retina: sharp at the centre, coarse around it);
 * the glimpse network mixes what and where: ``h_g = ReLU(Linear(rho))``, ``h_l = ReLU(Linear(l_t))``,
-  ``g_t = ReLU(Linear(h_g) + Linear(h_l))``;
+  ``g_t = ReLU(Linear(h_g) + Linear(h_l))``; with ``glimpse_net="conv"`` the "what" path is a small CNN over
+  the patches (scales stacked as channels) instead of one linear layer, as the glimpse networks of Ba et
+  al. (2015, "Multiple Object Recognition with Visual Attention", section 3) are convolutional;
 * the core network updates ``h_t = f_h(h_{t-1}, g_t)`` (an LSTM or GRU cell).
 
 The classifier reads the last ``h_G``. Training uses the hybrid loss of section 3.2: cross-entropy for the
@@ -43,9 +45,11 @@ from attnkit.models.classifier import classification_loss
 from attnkit.models.registry import register_model
 from attnkit.models.vision import check_images
 
-__all__ = ["CORES", "GlimpseNetwork", "GlimpseSensor", "RAMLoss", "RAMOutput", "RecurrentAttentionModel", "ram"]
+__all__ = ["CORES", "GLIMPSE_NETS", "GlimpseNetwork", "GlimpseSensor", "RAMLoss", "RAMOutput",
+           "RecurrentAttentionModel", "conv_glimpse_features", "ram"]
 
 CORES = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}
+GLIMPSE_NETS = ("mlp", "conv")
 
 
 class RAMOutput(NamedTuple):
@@ -102,22 +106,42 @@ class GlimpseSensor(nn.Module):
         return torch.stack(patches, 1)  # [B, N, C, g, g]
 
 
+def conv_glimpse_features(channels: int, glimpse_size: int, widths: tuple[int, ...] = (32, 64)) -> nn.Sequential:
+    """A small CNN over one glimpse's patches, scales stacked as channels: 3 x 3 conv + ReLU per width, one
+    2 x 2 max pool after the first, flattened. Shapes: ``[B, N, C, g, g]`` -> ``[B, widths[-1] * (g // 2)^2]``."""
+    layers: list[nn.Module] = [nn.Flatten(1, 2)]  # [B, N * C, g, g]
+    width = channels
+    for i, out in enumerate(widths):
+        layers += [nn.Conv2d(width, out, 3, padding=1), nn.ReLU()]
+        if i == 0:
+            layers.append(nn.MaxPool2d(2))
+        width = out
+    layers.append(nn.Flatten(1))
+    return nn.Sequential(*layers)
+
+
 class GlimpseNetwork(nn.Module):
     """``g = ReLU(Linear(h_g) + Linear(h_l))`` with ``h_g = ReLU(Linear(rho))``, ``h_l = ReLU(Linear(l))``.
+
+    ``features`` (optional) turns the patches into a vector before ``Linear(rho)`` (a small CNN, see
+    :func:`conv_glimpse_features`; ``glimpse_dim`` is then its output size); without it the patches are
+    flattened.
 
     Shapes:
         glimpse ``[B, N, C, g, g]``, locations ``[B, 2]`` -> ``[B, out_dim]``.
     """
 
-    def __init__(self, glimpse_dim: int, *, glimpse_hidden: int, location_hidden: int, out_dim: int) -> None:
+    def __init__(self, glimpse_dim: int, *, glimpse_hidden: int, location_hidden: int, out_dim: int,
+                 features: nn.Module | None = None) -> None:
         super().__init__()
+        self.features = features if features is not None else nn.Flatten(1)
         self.what = nn.Linear(glimpse_dim, glimpse_hidden)
         self.where = nn.Linear(2, location_hidden)
         self.what_out = nn.Linear(glimpse_hidden, out_dim)
         self.where_out = nn.Linear(location_hidden, out_dim, bias=False)
 
     def forward(self, glimpse: Tensor, locations: Tensor) -> Tensor:
-        h_g = F.relu(self.what(glimpse.flatten(1)))  # [B, glimpse_hidden]
+        h_g = F.relu(self.what(self.features(glimpse)))  # [B, glimpse_hidden]
         h_l = F.relu(self.where(locations))  # [B, location_hidden]
         return F.relu(self.what_out(h_g) + self.where_out(h_l))  # [B, out_dim]
 
@@ -193,16 +217,23 @@ class RecurrentAttentionModel(nn.Module):
 @register_model("ram")
 def ram(num_classes: int, *, image_size: int = 60, in_channels: int = 1, glimpse_size: int = 12, scales: int = 3,
         glimpses: int = 6, glimpse_hidden: int = 128, location_hidden: int = 128, hidden_dim: int = 256,
-        core: str = "lstm", location_std: float = 0.15) -> RecurrentAttentionModel:
-    """Build a recurrent attention model for ``image_size`` x ``image_size`` images."""
+        core: str = "lstm", location_std: float = 0.15, glimpse_net: str = "mlp") -> RecurrentAttentionModel:
+    """Build a recurrent attention model for ``image_size`` x ``image_size`` images (``glimpse_net``: ``mlp``,
+    Mnih et al.'s linear "what" path, or ``conv``, a small CNN over the patches)."""
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
     if core not in CORES:
         raise ValueError(f"unknown core {core!r}; choose one of {', '.join(CORES)}")
+    if glimpse_net not in GLIMPSE_NETS:
+        raise ValueError(f"unknown glimpse_net {glimpse_net!r}; choose one of {', '.join(GLIMPSE_NETS)}")
+    features, glimpse_dim = None, scales * in_channels * glimpse_size**2
+    if glimpse_net == "conv":
+        features = conv_glimpse_features(scales * in_channels, glimpse_size)
+        glimpse_dim = 64 * (glimpse_size // 2) ** 2
     return RecurrentAttentionModel(
         sensor=GlimpseSensor(glimpse_size, scales),
-        glimpse=GlimpseNetwork(scales * in_channels * glimpse_size**2, glimpse_hidden=glimpse_hidden,
-                               location_hidden=location_hidden, out_dim=hidden_dim),
+        glimpse=GlimpseNetwork(glimpse_dim, glimpse_hidden=glimpse_hidden, location_hidden=location_hidden,
+                               out_dim=hidden_dim, features=features),
         core=CORES[core](hidden_dim, hidden_dim), location=nn.Linear(hidden_dim, 2),
         baseline=nn.Linear(hidden_dim, 1), classifier=nn.Linear(hidden_dim, num_classes),
         glimpses=glimpses, location_std=location_std, in_channels=in_channels, image_size=image_size)

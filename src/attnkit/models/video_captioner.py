@@ -6,8 +6,10 @@ over the grid into one vector (``frame_pool="mean"``), or over a coarse ``g x g`
 kept apart and projected to one vector (``"grid"``: the vector then says *where* things are, which
 words like "moves left" need), optionally with the change from the previous frame beside it
 (``motion``: a cheap stand-in for the local temporal features of Yao et al.'s 3-D CNN, since an event
-is a difference between frames); a learned embedding of the frame's index is added, since attention
-alone cannot tell the frames' order. The decoder is the captioner's
+is a difference between frames); with ``difference`` the CNN itself sees the pixel-wise difference from
+the previous frame as extra input channels (the frame-difference stream of two-stream video networks,
+Simonyan & Zisserman 2014, in its simplest form), so a region's feature says what changed there. A
+learned embedding of the frame's index is added, since attention alone cannot tell the frames' order. The decoder is the captioner's
 :class:`~attnkit.models.captioner.AttentionLSTMDecoder` (soft attention by default), attending over
 frames instead of regions: ``alpha_t`` is a distribution over the ``F`` frames at every word.
 
@@ -35,7 +37,9 @@ FRAME_POOLS = ("mean", "grid")
 class FrameEncoder(nn.Module):
     """Per-frame CNN features, pooled over the grid (``pool``: ``mean``, or ``grid``: average-pooled to
     ``cells x cells`` and projected), with ``motion`` the difference from the previous frame's pooled
-    features beside them (projected together), plus a learned frame-index embedding.
+    features beside them (projected together), plus a learned frame-index embedding. With ``difference``
+    each frame enters the CNN with its pixel-wise difference from the previous frame (zeros for the
+    first) as extra channels: the CNN then has ``2 C`` input channels.
 
     Only real frames go through the CNN (so padding frames never touch the batch-norm statistics);
     padded frames get a zero feature.
@@ -46,11 +50,15 @@ class FrameEncoder(nn.Module):
     """
 
     def __init__(self, cnn: SmallCNN, *, max_frames: int, pool: str = "mean", cells: int = 3,
-                 motion: bool = False) -> None:
+                 motion: bool = False, difference: bool = False) -> None:
         super().__init__()
         if pool not in FRAME_POOLS:
             raise ValueError(f"unknown frame pooling {pool!r}; choose one of {', '.join(FRAME_POOLS)}")
+        if difference and cnn.in_channels % 2:
+            raise ValueError(f"difference=True feeds the CNN 2 C channels; its in_channels={cnn.in_channels} is odd")
         self.cnn, self.max_frames, self.pool, self.cells, self.motion = cnn, max_frames, pool, cells, motion
+        self.difference = difference
+        self.frame_channels = cnn.in_channels // 2 if difference else cnn.in_channels
         self.out_dim = cnn.out_dim
         pooled = cnn.out_dim * (cells * cells if pool == "grid" else 1)
         width = pooled * (2 if motion else 1)
@@ -66,7 +74,7 @@ class FrameEncoder(nn.Module):
         return nn.functional.adaptive_avg_pool2d(fmap, self.cells).flatten(1)
 
     def forward(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
-        if frames.dim() == 4 and self.cnn.in_channels == 1:
+        if frames.dim() == 4 and self.frame_channels == 1:
             frames = frames.unsqueeze(2)  # grayscale clips [B, F, H, W] -> [B, F, 1, H, W]
         if frames.dim() != 5:
             raise ValueError(f"frames must be [B, F, C, H, W] (or [B, F, H, W] if grayscale), got {list(frames.shape)}")
@@ -75,6 +83,9 @@ class FrameEncoder(nn.Module):
             raise ValueError(f"{n_frames} frames exceed max_frames={self.max_frames}")
         if mask is not None and (mask.shape != (B, n_frames) or mask.dtype != torch.bool):
             raise ValueError(f"mask must be bool [B, F]=[{B}, {n_frames}], got {mask.dtype} {list(mask.shape)}")
+        if self.difference:
+            previous = torch.cat([frames[:, :1], frames[:, :-1]], 1)  # [B, F, C, H, W]; frame 0: itself
+            frames = torch.cat([frames, frames - previous], 2)  # [B, F, 2C, H, W]
         if mask is None:
             pooled = self._pool(frames.flatten(0, 1)).view(B, n_frames, -1)  # [B, F, P]
         else:
@@ -127,10 +138,12 @@ def video_captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[
                     attention_dim: int = 128, attention: str = "soft", doubly_stochastic: float = 1.0,
                     entropy_bonus: float = 0.01, baseline_decay: float = 0.9, mc_samples: int = 0,
                     dropout: float = 0.1, frame_pool: str = "mean", frame_motion: bool = False,
-                    pad_id: int = 0) -> VideoCaptioner:
-    """Build a temporal-attention video captioner (``frame_pool``, ``frame_motion``: see :class:`FrameEncoder`)."""
-    encoder = FrameEncoder(SmallCNN(in_channels, tuple(channels), convs_per_block=convs_per_block),
-                           max_frames=max_frames, pool=frame_pool, motion=frame_motion)
+                    frame_difference: bool = False, pad_id: int = 0) -> VideoCaptioner:
+    """Build a temporal-attention video captioner (``frame_pool``, ``frame_motion``, ``frame_difference``:
+    see :class:`FrameEncoder`; ``in_channels`` are the frames' own)."""
+    cnn_channels = in_channels * (2 if frame_difference else 1)
+    encoder = FrameEncoder(SmallCNN(cnn_channels, tuple(channels), convs_per_block=convs_per_block),
+                           max_frames=max_frames, pool=frame_pool, motion=frame_motion, difference=frame_difference)
     decoder = AttentionLSTMDecoder(
         tgt_vocab, encoder.out_dim, embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim,
         attention=attention, doubly_stochastic=doubly_stochastic, entropy_bonus=entropy_bonus,

@@ -110,3 +110,17 @@ def test_eval_is_deterministic_and_training_explores():
 def test_wrong_image_size_raises():
     with pytest.raises(ValueError, match="32 x 32"):
         _model()(torch.rand(2, 1, 60, 60))
+
+
+def test_conv_glimpse_network():
+    model = _model(glimpse_net="conv").train()
+    batch = _batch()
+    assert isinstance(model.glimpse.features[1], torch.nn.Conv2d)
+    loss = model.loss(batch)
+    assert torch.isfinite(loss.loss)
+    loss.loss.backward()
+    conv = model.glimpse.features[1]
+    assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
+    assert conv.in_channels == model.sensor.scales  # one channel per scale of a grey image
+    with pytest.raises(ValueError, match="unknown glimpse_net 'cnn'"):
+        _model(glimpse_net="cnn")

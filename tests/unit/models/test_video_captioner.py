@@ -100,3 +100,21 @@ def test_grid_pooling_sees_where_an_item_is():
     assert not torch.allclose(enc(left), enc(right), atol=1e-4)
     with pytest.raises(ValueError, match="unknown frame pooling 'max'"):
         _model(frame_pool="max")
+
+
+def test_frame_difference_feeds_the_change_to_the_cnn():
+    model = _model(frame_pool="grid", frame_difference=True).train()
+    assert model.encoder.cnn.in_channels == 2 and model.encoder.frame_channels == 1
+    out = model.loss(_batch(torch.rand(2, 5, 16, 16)))  # grayscale clips without a channel dim still work
+    assert out.attn.shape == (2, 3, 5) and torch.isfinite(out.loss)
+    out.loss.backward()
+    first_conv = next(m for m in model.encoder.cnn.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.weight.grad[:, 1].abs().sum() > 0  # the difference channel is read
+    enc = model.encoder.eval()
+    clip = torch.rand(1, 4, 1, 16, 16)
+    changed = clip.clone()
+    changed[:, 2] = torch.rand(1, 16, 16)
+    diff = (enc(changed) - enc(clip)).abs().sum(-1)[0]  # [F] which frames' features moved
+    assert diff[0] == 0 and diff[1] == 0 and diff[2] > 0 and diff[3] > 0  # frame 3's difference changed too
+    plain = _model(frame_pool="grid").encoder.eval()
+    assert (plain(changed) - plain(clip)).abs().sum(-1)[0, 3] == 0  # without it, frame 3 is untouched
