@@ -9,9 +9,10 @@ words like "moves left" need), optionally with the change from the previous fram
 is a difference between frames); with ``difference`` the CNN itself sees the pixel-wise difference from
 the previous frame as extra input channels (the frame-difference stream of two-stream video networks,
 Simonyan & Zisserman 2014, in its simplest form), so a region's feature says what changed there. A
-learned embedding of the frame's index is added, since attention alone cannot tell the frames' order. The decoder is the captioner's
-:class:`~attnkit.models.captioner.AttentionLSTMDecoder` (soft attention by default), attending over
-frames instead of regions: ``alpha_t`` is a distribution over the ``F`` frames at every word.
+learned embedding of the frame's index is added, since attention alone cannot tell the frames' order.
+The decoder is the captioner's :class:`~attnkit.models.captioner.AttentionLSTMDecoder` (soft attention by
+default), attending over frames instead of regions: ``alpha_t`` is a distribution over the ``F`` frames at
+every word.
 
 Legend: B batch, F frames, C channels, H/W frame size, D feature dim, T target len, V vocabulary.
 """
