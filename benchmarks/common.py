@@ -32,6 +32,13 @@ def train_side_by_side(jobs: list[tuple[str, str, list[str], Path]], parallel: i
 
 
 def write_below_prose(path: Path, marker: str, command: str, table: str) -> None:
-    """Keep ``path``'s text above ``marker`` and put the command and the table below it."""
-    prose = path.read_text(encoding="utf-8").split(marker)[0] if path.is_file() else ""
-    path.write_text(f"{prose}{marker}\n\nCommand: `{command.strip()}`\n\n{table}\n", encoding="utf-8")
+    """Put the command and the table right below ``marker`` in ``path`` (appended, with the marker, if it is
+    missing), replacing what an earlier run wrote there: everything up to the next ``<!-- results``
+    marker, or to the end. Text above the marker and other results sections stay as they are."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    head, found, tail = text.partition(marker)
+    rest = ""
+    if found and "<!-- results" in tail:
+        rest = tail[tail.index("<!-- results"):]
+    section = f"{marker}\n\nCommand: `{command.strip()}`\n\n{table}\n"
+    path.write_text(f"{head}{section}{chr(10) + rest if rest else ''}", encoding="utf-8")
