@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from attnkit.decoding.greedy import StepModel
-from attnkit.decoding.hypothesis import Hypothesis, check_source, check_step, make_hypothesis, max_lengths
+from attnkit.decoding.hypothesis import Hypothesis, check_source, check_step, max_lengths
 from attnkit.decoding.state import repeat_state, select_beams, select_state
 
 __all__ = ["beam_search", "gnmt_length_penalty"]
@@ -59,11 +59,26 @@ class _Context:
     def __init__(self, batch: int, src_mask: Tensor, alpha: float) -> None:
         self.src_mask, self.alpha = src_mask, alpha  # [B, S]
         self.results: list[list[Hypothesis]] = [[] for _ in range(batch)]
+        lengths = src_mask.sum(1)  # [B]
+        positions = torch.arange(src_mask.size(1), device=src_mask.device)
+        # Right-padded sources (the usual case) keep their real columns by slicing, not by a boolean index.
+        self.lengths = lengths.tolist()
+        self.prefix = (src_mask == (positions < lengths[:, None])).all(1).tolist()  # [B] bools
 
-    def add(self, sentence: int, tokens: Tensor, attn: Tensor, score: float, finished: bool) -> None:
-        """Record one path: ``tokens [L']`` without EOS, ``attn [L, S]`` one row per generated step."""
-        norm = score / gnmt_length_penalty(attn.size(0), self.alpha)  # |Y| = steps taken, EOS included
-        self.results[sentence].append(make_hypothesis(tokens, attn, self.src_mask[sentence], score, norm, finished))
+    def add_many(self, sentences: Tensor, tokens: Tensor, attn: Tensor, scores: Tensor, finished: bool) -> None:
+        """Record ``F`` paths at once: ``sentences [F]``, ``tokens [F, L']`` (without EOS), ``attn [F, L, ..., S]``
+        (one row per generated step), ``scores [F]``; every path has the same length. One transfer to Python
+        for all of them, not a handful of tensor ops per hypothesis."""
+        steps = attn.size(1)  # |Y|: steps taken, EOS included
+        penalty = gnmt_length_penalty(steps, self.alpha)
+        for i, (sentence, ids, score) in enumerate(zip(sentences.tolist(), tokens.tolist(), scores.tolist(),
+                                                       strict=True)):
+            rows = attn[i]  # [L, ..., S]
+            if self.prefix[sentence]:
+                rows = rows[..., : self.lengths[sentence]]  # [L, ..., S_real], a view of this call's gathered copy
+            else:
+                rows = rows[..., self.src_mask[sentence].to(rows.device)]
+            self.results[sentence].append(Hypothesis(ids, float(score), float(score) / penalty, rows, finished))
 
 
 def _top_candidates(scores: Tensor, log_probs: Tensor, beam: int) -> _Candidates:
@@ -83,12 +98,13 @@ def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context,
     k = beams.scores.size(1)
     rank = torch.arange(cand.scores.size(1), device=cand.scores.device)  # [2K]
     final = (cand.token == eos) & (rank < k) & torch.isfinite(cand.scores)  # [N, 2K]
-    for n, j in final.nonzero().tolist():
-        b = int(cand.beam[n, j])
-        rows = attn[n * k + b].unsqueeze(0)  # [1, S] the EOS step
+    n, j = final.nonzero(as_tuple=True)  # [F] each
+    if n.numel():
+        b = cand.beam[n, j]  # [F] the live beam each finished path extends
+        rows = attn[n * k + b].unsqueeze(1)  # [F, 1, ..., S] the EOS step
         if beams.attn is not None:
-            rows = torch.cat([beams.attn[n, b], rows], dim=0)  # [t + 1, S]
-        ctx.add(int(beams.sentence[n]), beams.tokens[n, b], rows, float(cand.scores[n, j]), True)
+            rows = torch.cat([beams.attn[n, b], rows], dim=1)  # [F, t + 1, ..., S]
+        ctx.add_many(beams.sentence[n], beams.tokens[n, b], rows, cand.scores[n, j], True)
     return final.sum(dim=1)  # [N]
 
 
@@ -122,8 +138,8 @@ def _finalise_unfinished(beams: _Beams, done: Tensor, ctx: _Context) -> None:
     assert beams.attn is not None
     fallback = (beams.n_finished == 0).unsqueeze(1) & (torch.arange(k, device=cut.device) == 0)  # [N, K]
     usable = cut.unsqueeze(1) & (torch.isfinite(beams.scores) | fallback)  # [N, K]
-    for n, b in usable.nonzero().tolist():
-        ctx.add(int(beams.sentence[n]), beams.tokens[n, b], beams.attn[n, b], float(beams.scores[n, b]), False)
+    n, b = usable.nonzero(as_tuple=True)  # [F] each
+    ctx.add_many(beams.sentence[n], beams.tokens[n, b], beams.attn[n, b], beams.scores[n, b], False)
 
 
 def _check_options(beam: int, n_best: int, length_penalty: float) -> None:
