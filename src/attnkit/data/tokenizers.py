@@ -17,8 +17,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import sentencepiece as spm
-
 from attnkit.errors import CheckpointError, ConfigError, DataError
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -207,6 +205,8 @@ class SentencePieceTokenizer(Tokenizer):
     kind = "sentencepiece"
 
     def __init__(self, model_proto: bytes) -> None:
+        import sentencepiece as spm  # only subword models need it (character and word ones do not)
+
         self._proto = bytes(model_proto)
         self._sp = spm.SentencePieceProcessor(model_proto=self._proto)
         ids = (self._sp.pad_id(), self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id())
@@ -246,6 +246,8 @@ class SentencePieceTokenizer(Tokenizer):
     @classmethod
     def train(cls, texts: Iterable[str], *, vocab_size: int, model_type: str) -> SentencePieceTokenizer:
         """Train on ``texts`` in memory; ``vocab_size`` is an upper bound on small corpora."""
+        import sentencepiece as spm
+
         writer = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
