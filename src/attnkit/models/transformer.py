@@ -133,12 +133,14 @@ class TransformerState:
 
     # The same for every beam of a sentence (search need not reorder them along beams):
     memory_mask: Tensor = field(metadata={"per_source": True})  # [B, S]
-    cross_k: Tensor = field(metadata={"per_source": True})  # [B, L, H, S, Dh] projected once per source
-    cross_v: Tensor = field(metadata={"per_source": True})  # [B, L, H, S, Dh]
+    cross_k: tuple[Tensor, ...] = field(metadata={"per_source": True})  # per layer [B, H, S, Dh], projected once
+    cross_v: tuple[Tensor, ...] = field(metadata={"per_source": True})  # per layer [B, H, S, Dh]
     self_k: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]: keys of the steps so far
     self_v: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]
     # Per-layer tensors, not one stacked [B, L, ...] tensor: each step appends to every layer's cache,
-    # and stacking would copy the whole cache once more per step.
+    # and stacking would copy the whole cache once more per step; a layer's slice of a stacked cross-
+    # attention tensor is not contiguous over [B, H], so every matmul with it would copy it (a quarter of
+    # a beam-5 step, profiled).
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -173,9 +175,9 @@ class TransformerSeq2Seq(nn.Module):
             raise ValueError(f"src {list(src.shape)} and src_mask {list(src_mask.shape)} must match")
         memory, _ = self.encode_memory(src, src_mask)
         kv = [layer.cross_attn.project_kv(memory, memory) for layer in self.decoder]
-        cross_k = torch.stack([k for k, _ in kv], 1)  # [B, L, H, S, Dh]
-        cross_v = torch.stack([v for _, v in kv], 1)
-        empty = tuple(cross_k[:, i, :, :0] for i in range(cross_k.size(1)))  # L x [B, H, 0, Dh]
+        cross_k = tuple(k.contiguous() for k, _ in kv)  # L x [B, H, S, Dh]
+        cross_v = tuple(v.contiguous() for _, v in kv)
+        empty = tuple(k[:, :, :0] for k in cross_k)  # L x [B, H, 0, Dh]
         return TransformerState(src_mask, cross_k, cross_v, empty, empty)
 
     def alignment_from(self, attn_all: Tensor) -> Tensor:
@@ -191,7 +193,7 @@ class TransformerSeq2Seq(nn.Module):
         new_k, new_v, cross = [], [], []
         for i, layer in enumerate(self.decoder):
             x, (k, v), _, w = layer(x, (state.self_k[i], state.self_v[i]),
-                                    (state.cross_k[:, i], state.cross_v[:, i]), None, state.memory_mask,
+                                    (state.cross_k[i], state.cross_v[i]), None, state.memory_mask,
                                     need_weights=True)
             new_k.append(k)
             new_v.append(v)
@@ -219,7 +221,7 @@ class TransformerSeq2Seq(nn.Module):
         mask = causal_mask(T, device=tgt_in.device)  # [1, T, T]
         self_ws, cross_ws = [], []
         for i, layer in enumerate(self.decoder):
-            x, _, sw, cw = layer(x, None, (memory_kv.cross_k[:, i], memory_kv.cross_v[:, i]), mask,
+            x, _, sw, cw = layer(x, None, (memory_kv.cross_k[i], memory_kv.cross_v[i]), mask,
                                  memory_kv.memory_mask, need_weights=i in weights_of)
             self_ws.append(sw)
             cross_ws.append(cw)
