@@ -9,14 +9,17 @@
 from __future__ import annotations
 
 import math
-
-from torch.optim import Optimizer
+from typing import Protocol
 
 __all__ = ["LRSchedule"]
 
 
+class _HasParamGroups(Protocol):
+    param_groups: list[dict]
+
+
 class LRSchedule:
-    def __init__(self, optimizer: Optimizer, *, kind: str, lr: float, warmup_steps: int = 0, factor: float = 0.5,
+    def __init__(self, optimizer: _HasParamGroups, *, kind: str, lr: float, warmup_steps: int = 0, factor: float = 0.5,
                  patience: int = 2, min_lr: float = 0.0) -> None:
         self.optimizer, self.kind, self.base_lr = optimizer, kind, lr
         self.warmup_steps, self.factor, self.patience, self.min_lr = warmup_steps, factor, patience, min_lr
