@@ -40,5 +40,8 @@ def write_below_prose(path: Path, marker: str, command: str, table: str) -> None
     rest = ""
     if found and "<!-- results" in tail:
         rest = tail[tail.index("<!-- results"):]
+    if not found and head and not head.endswith("\n\n"):
+        head = head.rstrip("\n") + "\n\n"
     section = f"{marker}\n\nCommand: `{command.strip()}`\n\n{table}\n"
-    path.write_text(f"{head}{section}{chr(10) + rest if rest else ''}", encoding="utf-8")
+    after = "\n" + rest if rest else ""
+    path.write_text(head + section + after, encoding="utf-8")

@@ -72,6 +72,10 @@ def fashion_mnist(tmp_path_factory):
         return
     root = tmp_path_factory.mktemp("synthetic_fashion")
     _synthetic_fashion(root, {"train": 60, "test": 20})
+    before = os.environ.get("ATTNKIT_FASHION_DIR")
     os.environ["ATTNKIT_FASHION_DIR"] = str(root)
     yield root
-    os.environ.pop("ATTNKIT_FASHION_DIR", None)
+    if before is None:
+        os.environ.pop("ATTNKIT_FASHION_DIR", None)
+    else:
+        os.environ["ATTNKIT_FASHION_DIR"] = before

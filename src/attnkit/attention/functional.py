@@ -11,6 +11,7 @@ Masks are boolean and ``True`` means *may attend* (as in ``F.scaled_dot_product_
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 from torch import Tensor
@@ -194,9 +195,11 @@ def additive_scores_lean(
     """Memory-lean :func:`additive_scores`: equal values and gradients, bounded working memory.
 
     ``budget`` is the number of elements of the largest ``[B, Tc, S, A]`` chunk (default 4M floats,
-    16 MiB in float32); the chunk's query rows are derived from it. CUDA tensors go to the Triton kernel
-    of :mod:`attnkit.attention.triton_additive` when Triton is installed (``budget`` unused: it holds no
-    chunk), except under ``torch.use_deterministic_algorithms`` (its grad_k uses atomics).
+    16 MiB in float32); the chunk's query rows are derived from it. With ``ATTNKIT_TRITON=1`` in the
+    environment, CUDA tensors go to the Triton kernel of :mod:`attnkit.attention.triton_additive` when Triton
+    is installed (``budget`` unused: it holds no chunk), except under ``torch.use_deterministic_algorithms``
+    (its grad_k uses atomics). Opt-in until its parity tests have run on a GPU (they run on the CPU
+    through Triton's interpreter).
 
     Shapes:
         query_proj ``[B, T, A]``, key_proj ``[B, S, A]``, v ``[A]`` -> ``[B, T, S]``.
@@ -206,7 +209,8 @@ def additive_scores_lean(
             f"additive scores need query_proj [B, T, A], key_proj [B, S, A], v [A]; got "
             f"{_shape(query_proj)}, {_shape(key_proj)}, {_shape(v)}"
         )
-    if query_proj.is_cuda and not torch.are_deterministic_algorithms_enabled():
+    wants_triton = os.environ.get("ATTNKIT_TRITON") == "1" and not torch.are_deterministic_algorithms_enabled()
+    if query_proj.is_cuda and wants_triton:
         # Imported here so that CPU use never pays for importing triton.
         from attnkit.attention.triton_additive import additive_scores_triton, triton_available
 

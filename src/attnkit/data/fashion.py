@@ -68,8 +68,8 @@ def fashion_root(root: str | Path | None = None) -> Path:
     """The Fashion-MNIST directory: ``root`` if given, else ``$ATTNKIT_FASHION_DIR`` if set, else
     :data:`FASHION_ROOT` (Debian's)."""
     if root is not None:
-        return Path(root)
-    return Path(os.environ.get("ATTNKIT_FASHION_DIR") or FASHION_ROOT)
+        return Path(root).expanduser()
+    return Path(os.environ.get("ATTNKIT_FASHION_DIR") or FASHION_ROOT).expanduser()
 
 
 def _missing(path: Path) -> DataError:

@@ -195,6 +195,17 @@ def _spans_from_pieces(text: str, pieces: Sequence[str]) -> list[tuple[int, int]
     return spans
 
 
+def _sentencepiece():
+    """The sentencepiece module, imported when a subword model is first used (character and word models never
+    need it)."""
+    try:
+        import sentencepiece
+    except ImportError:
+        raise ConfigError("data.tokenizer.kind=sentencepiece needs the sentencepiece package: pip install "
+                          "sentencepiece (it is one of attnkit's dependencies: reinstall attnkit)") from None
+    return sentencepiece
+
+
 class SentencePieceTokenizer(Tokenizer):
     """Subword tokenizer backed by a trained SentencePiece model (Kudo & Richardson, 2018).
 
@@ -205,8 +216,7 @@ class SentencePieceTokenizer(Tokenizer):
     kind = "sentencepiece"
 
     def __init__(self, model_proto: bytes) -> None:
-        import sentencepiece as spm  # only subword models need it (character and word ones do not)
-
+        spm = _sentencepiece()
         self._proto = bytes(model_proto)
         self._sp = spm.SentencePieceProcessor(model_proto=self._proto)
         ids = (self._sp.pad_id(), self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id())
@@ -246,8 +256,7 @@ class SentencePieceTokenizer(Tokenizer):
     @classmethod
     def train(cls, texts: Iterable[str], *, vocab_size: int, model_type: str) -> SentencePieceTokenizer:
         """Train on ``texts`` in memory; ``vocab_size`` is an upper bound on small corpora."""
-        import sentencepiece as spm
-
+        spm = _sentencepiece()
         writer = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(

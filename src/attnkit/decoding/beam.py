@@ -75,7 +75,7 @@ class _Context:
                                                        strict=True)):
             rows = attn[i]  # [L, ..., S]
             if self.prefix[sentence]:
-                rows = rows[..., : self.lengths[sentence]]  # [L, ..., S_real], a view of this call's gathered copy
+                rows = rows[..., : self.lengths[sentence]]  # [L, ..., S_real], a view (cloned if it is kept)
             else:
                 rows = rows[..., self.src_mask[sentence].to(rows.device)]
             self.results[sentence].append(Hypothesis(ids, float(score), float(score) / penalty, rows, finished))
@@ -209,4 +209,8 @@ def beam_search(
         state = select_beams(state, keep, back, beam, beams.scores.size(0))  # [N' * K]
         beams = select_state(beams, keep)
         tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
-    return [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]
+    best = [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]
+    for hyps in best:  # own compact copies: a view would keep every gathered path of its step alive
+        for h in hyps:
+            h.attn = h.attn.clone()
+    return best

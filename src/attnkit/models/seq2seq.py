@@ -262,7 +262,9 @@ class RNNSeq2Seq(nn.Module):
 
         With gold attention on the batch (``batch.align``) and a positive weight (``guided_alignment``,
         by default ``batch.align_weight``), the decoder attention is supervised too: see
-        :func:`add_guided_alignment`. ``nll`` and ``ntokens`` never include that term.
+        :func:`add_guided_alignment`; with ``batch.coverage_weight > 0`` it pays the coverage penalty
+        (:func:`coverage_penalty`). ``nll`` and ``ntokens`` never include either term. Decoder ``none``
+        raises a ``ValueError`` when either is asked for (it has no attention).
         """
         logits, attn = self(batch.src, batch.src_mask, batch.tgt_in)
         out = sequence_loss(logits, batch.tgt_out, attn, pad_id=self.pad_id, label_smoothing=label_smoothing)

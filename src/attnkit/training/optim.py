@@ -10,7 +10,9 @@ arithmetic is PyTorch's: the parity tests check equal parameters and equal state
 
 ``state_dict()`` has ``torch.optim.Adam``'s layout (``state`` keyed by parameter index with ``step``,
 ``exp_avg``, ``exp_avg_sq``; ``param_groups`` with ``params`` as indices), so a checkpoint's optimizer
-state loads into either class; ``param_groups[0]["lr"]`` is what schedules set.
+state loads into either class; ``param_groups[0]["lr"]`` is what schedules set. It is not a
+``torch.optim.Optimizer`` subclass: torch's LR schedulers and ``GradScaler`` do not take it (attnkit's own
+:class:`~attnkit.training.schedule.LRSchedule` does).
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ class Adam:
         self.state = {}
         for i, s in state_dict.get("state", {}).items():
             p = params[saved["params"].index(i)]
-            step = torch.as_tensor(s["step"], dtype=torch.float32).to(p.device).reshape(())
+            if s["exp_avg"].shape != p.shape or s["exp_avg_sq"].shape != p.shape:
+                raise ValueError(f"the state of parameter {i} has shape {list(s['exp_avg'].shape)}, the parameter "
+                                 f"{list(p.shape)}")
+            step = torch.as_tensor(s["step"], dtype=torch.float32).to(p.device).reshape(()).clone()  # never shared
             self.state[p] = {"step": step, "exp_avg": s["exp_avg"].to(p.device, p.dtype).clone(),
                              "exp_avg_sq": s["exp_avg_sq"].to(p.device, p.dtype).clone()}

@@ -150,9 +150,11 @@ def test_lean_keeps_the_pytorch_path_on_cpu(monkeypatch):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_lean_dispatches_to_triton_on_cuda_except_when_deterministic():
+def test_lean_dispatches_to_triton_on_cuda_except_when_deterministic(monkeypatch):
     pytest.importorskip("triton")
     inputs, _ = _inputs(2, 7, 13, 10, "cuda")
+    assert type(additive_scores_lean(*inputs).grad_fn).__name__ == "_LeanAdditiveBackward"  # opt-in only
+    monkeypatch.setenv("ATTNKIT_TRITON", "1")
     assert type(additive_scores_lean(*inputs).grad_fn).__name__ == "_TritonAdditiveBackward"
     before = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)

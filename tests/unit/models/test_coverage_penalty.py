@@ -37,10 +37,11 @@ def test_penalty_by_hand():
 def test_padded_rows_neither_cost_nor_cover():
     attn = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
     first_two = torch.tensor([[True, True, False]])
-    assert coverage_penalty(attn, first_two).item() == pytest.approx(1.0 / 2)
-    # A padded row before a real one would add coverage if it were not masked; here it is the last row.
-    attn = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])
+    assert coverage_penalty(attn, first_two).item() == pytest.approx(1.0 / 2)  # mean over the 2 real rows
+    # A padded row repeating a real row's attention would cost 1 if it were counted.
+    attn = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]])
     assert coverage_penalty(attn, torch.tensor([[True, False]])).item() == 0.0
+    assert coverage_penalty(attn, torch.tensor([[True, True]])).item() == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(("name", "kwargs"), MODELS, ids=IDS)

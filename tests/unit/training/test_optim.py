@@ -21,10 +21,12 @@ def _grads(step, params):
         p.grad = None if (i == 2 and step % 2) else torch.randn(p.shape, generator=g)  # one sometimes has none
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "loop"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_same_updates_and_state_as_torch(weight_decay):
+def test_same_updates_and_state_as_torch(weight_decay, fused):
     ours, theirs = _params(), _params()
     a = Adam(ours, lr=0.01, weight_decay=weight_decay)
+    a.fused = a.fused and fused  # the per-tensor fallback of torches without a fused kernel, too
     b = torch.optim.Adam(theirs, lr=0.01, weight_decay=weight_decay, foreach=False)
     for step in range(6):
         _grads(step, ours)
@@ -57,6 +59,17 @@ def test_state_dicts_load_both_ways():
     back = torch.optim.Adam(_params(), lr=0.5)
     back.load_state_dict(a.state_dict())  # and the other way
     assert back.param_groups[0]["lr"] == 0.01 and len(back.state) == len(a.state)
+    # Resumed from torch's state, the next update is torch's next update.
+    resumed = fresh.param_groups[0]["params"]
+    with torch.no_grad():
+        for p, q in zip(resumed, theirs, strict=True):
+            p.copy_(q)
+    _grads(3, resumed)
+    _grads(3, theirs)
+    fresh.step()
+    b.step()
+    for p, q in zip(resumed, theirs, strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 
 def test_mismatched_state_and_bad_settings_raise():
@@ -64,6 +77,12 @@ def test_mismatched_state_and_bad_settings_raise():
     other = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
     with pytest.raises(ValueError, match="this model has one group of 3 parameters"):
         a.load_state_dict(other.state_dict())
+    swapped = _params()
+    b = Adam([swapped[1], swapped[0], swapped[2]], lr=0.01)  # same count, other order: shapes disagree
+    _grads(0, swapped)
+    b.step()
+    with pytest.raises(ValueError, match="state of parameter 0 has shape"):
+        a.load_state_dict(b.state_dict())
     with pytest.raises(ValueError, match="empty parameter list"):
         Adam([])
     with pytest.raises(ValueError, match="invalid Adam settings"):
