@@ -56,8 +56,10 @@ ATTN_FLOOR = 1e-12
 class RNNState:
     """Decoder state between steps; every tensor is batch-first so search can reorder it."""
 
-    hidden: Tensor  # [B, L, Hd]
-    cell: Tensor | None  # [B, L, Hd] (LSTM only)
+    hidden: tuple[Tensor, ...]  # per decoder layer [B, Hd]
+    cell: tuple[Tensor, ...] | None  # per decoder layer [B, Hd] (LSTM only)
+    # Per-layer tensors, not one stacked [B, L, Hd]: a layer's slice of the stack is not contiguous, so the
+    # cell's matmul copied it, and restacking every step copied the state once more.
     feed: Tensor | None  # [B, Hd] Luong input feeding: the previous attentional state h~
     # The same for every beam of a sentence (search need not reorder them along beams):
     memory: Tensor = field(metadata={"per_source": True})  # [B, S, Dm] values (annotations)
@@ -182,8 +184,8 @@ class RNNSeq2Seq(nn.Module):
             raise ValueError(f"src {list(src.shape)} and src_mask {list(src_mask.shape)} must match")
         memory, final = self.encoder(src, src_mask)  # [B, S, Dm], [B, Dm]
         B = src.size(0)
-        hidden = torch.tanh(self.bridge(final)).view(B, self.num_layers, self.hidden_dim)  # [B, L, Hd]
-        cell = None if self.bridge_cell is None else torch.tanh(self.bridge_cell(final)).view_as(hidden)
+        hidden = self._per_layer(torch.tanh(self.bridge(final)))  # L x [B, Hd]
+        cell = None if self.bridge_cell is None else self._per_layer(torch.tanh(self.bridge_cell(final)))
         if self.kind == "luong":
             memory = self.memory_proj(memory)  # [B, S, Hd]
         keys = self.attention.project_keys(memory) if self.kind != "none" else memory[:, :, :0]
@@ -191,10 +193,14 @@ class RNNSeq2Seq(nn.Module):
         context = final if self.kind == "none" else None
         return RNNState(hidden, cell, feed, memory, keys, src_mask, context)
 
+    def _per_layer(self, x: Tensor) -> tuple[Tensor, ...]:
+        """``[B, L * Hd]`` -> L contiguous ``[B, Hd]`` tensors (the bridge's output, one per decoder layer)."""
+        return tuple(x.view(x.size(0), self.num_layers, self.hidden_dim).transpose(0, 1).contiguous().unbind(0))
+
     def decode_step(self, tokens: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
         """One step. Shapes: tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]``."""
         features, state, attn = self._step(self.dropout(self.embed(tokens)), state)
-        return F.log_softmax(self.generator(features), dim=-1), state, attn
+        return F.log_softmax(self.generator(self.dropout(features)), dim=-1), state, attn
 
     def _rnn(self, x: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
         """One time step of the stacked decoder RNN, cell by cell with ``self.rnn``'s weights (a one-step
@@ -205,17 +211,13 @@ class RNNSeq2Seq(nn.Module):
                 x = self.dropout_between(x)
             weights = [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             if state.cell is not None:
-                h, c = torch.lstm_cell(x, (state.hidden[:, layer], state.cell[:, layer]), *weights)
+                h, c = torch.lstm_cell(x, (state.hidden[layer], state.cell[layer]), *weights)
                 cells.append(c)
             else:
-                h = torch.gru_cell(x, state.hidden[:, layer], *weights)
+                h = torch.gru_cell(x, state.hidden[layer], *weights)
             hiddens.append(h)
             x = h
-        if rnn.num_layers == 1:
-            hidden, cell = hiddens[0][:, None], cells[0][:, None] if cells else None  # [B, 1, Hd]
-        else:
-            hidden, cell = torch.stack(hiddens, 1), torch.stack(cells, 1) if cells else None  # [B, L, Hd]
-        return x, replace(state, hidden=hidden, cell=cell)  # [B, Hd]
+        return x, replace(state, hidden=tuple(hiddens), cell=tuple(cells) if cells else None)  # [B, Hd]
 
     def _attend(self, query: Tensor, state: RNNState) -> tuple[Tensor, Tensor]:
         out = self.attention(query[:, None], state.memory, state.memory, state.src_mask,
@@ -225,13 +227,14 @@ class RNNSeq2Seq(nn.Module):
     def _step(self, emb: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
         """One decoder step up to the output layer: features ``[B, E or Hd]``, new state, attn ``[B, S]``.
 
-        The output projection is applied by the caller, once for all steps when teacher forcing.
+        The output dropout and projection are applied by the caller, once for all steps when teacher
+        forcing (the features feed nothing else but the output: input feeding reads them undropped).
         """
         if self.kind == "bahdanau":
-            context, attn = self._attend(state.hidden[:, -1], state)  # query: s_{i-1}
+            context, attn = self._attend(state.hidden[-1], state)  # query: s_{i-1}
             out, state = self._rnn(torch.cat([emb, context], -1), state)
             readout = torch.tanh(self.readout(torch.cat([out, context, emb], -1)))
-            return self.dropout(readout), state, attn
+            return readout, state, attn
         if self.kind == "luong":
             x = torch.cat([emb, state.feed], -1) if self.input_feeding else emb
             out, state = self._rnn(x, state)
@@ -239,11 +242,11 @@ class RNNSeq2Seq(nn.Module):
             attentional = torch.tanh(self.W_c(torch.cat([context, out], -1)))  # h~_t, eq. 5
             if self.input_feeding:
                 state = replace(state, feed=attentional)
-            return self.dropout(attentional), state, attn
+            return attentional, state, attn
         out, state = self._rnn(torch.cat([emb, state.context], -1), state)
         readout = torch.tanh(self.readout(torch.cat([out, state.context, emb], -1)))
         no_attention = emb.new_zeros(state.src_mask.shape)  # [B, S]: this decoder attends nothing
-        return self.dropout(readout), state, no_attention
+        return readout, state, no_attention
 
     # ------------------------------------------------------------------ training
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> tuple[Tensor, Tensor]:
@@ -255,7 +258,8 @@ class RNNSeq2Seq(nn.Module):
             step_features, state, attn = self._step(embedded[:, t], state)
             features.append(step_features)
             attns.append(attn)
-        return self.generator(torch.stack(features, 1)), torch.stack(attns, 1)  # [B, T, V], [B, T, S]
+        features = self.dropout(torch.stack(features, 1))  # [B, T, E or Hd]: one dropout mask for all steps
+        return self.generator(features), torch.stack(attns, 1)  # [B, T, V], [B, T, S]
 
     def loss(self, batch, label_smoothing: float = 0.0, guided_alignment: float | None = None) -> LossOutput:
         """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``).
