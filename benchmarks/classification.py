@@ -5,6 +5,8 @@ co-attention matching vs the same encoders without co-attention vs TF-IDF cosine
     python benchmarks/classification.py --train --minutes 12
     # score models trained earlier in --runs (runs/bench_<dataset>_<variant>):
     python benchmarks/classification.py
+    # several seeds per model (runs/bench_<dataset>_<variant>_seed<S>): mean, spread and range over seeds
+    python benchmarks/classification.py --train --datasets kjv_web --minutes 10 --seeds 1 2 3
 
 Document datasets: ``debian`` (package description -> Section), ``wordnet`` (gloss -> supersense),
 ``fortunes`` (fortune -> file); matching: ``kjv_web`` (paraphrase) and ``es_en`` (translation). Each
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,10 +47,13 @@ def _jobs(datasets: list[str]) -> list[tuple[str, str, str, list[str]]]:
     return jobs
 
 
-def _neural(runs: Path, d: str, variant: str) -> dict:
+def _model_dir(runs: Path, d: str, variant: str, seed: int | None) -> Path:
+    return runs / (f"bench_{d}_{variant}" + ("" if seed is None else f"_seed{seed}"))
+
+
+def _neural(model_dir: Path) -> dict:
     from attnkit.training.labelled import evaluate_labelled
 
-    model_dir = runs / f"bench_{d}_{variant}"
     t0 = time.perf_counter()
     result = evaluate_labelled(model_dir, split="test")
     history = json.loads((model_dir / "history.json").read_text())
@@ -84,6 +90,9 @@ def main() -> None:
     parser.add_argument("--minutes-for", nargs="*", default=[], metavar="DATASET=MIN",
                         help="a different budget for some datasets, e.g. debian=25 (the bar allows 30)")
     parser.add_argument("--parallel", type=int, default=2, help="models trained at once (default 2)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                        help="train every neural model once per seed (overriding the recipe's seed; the data "
+                             "splits do not depend on it) and report the mean and spread over seeds")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "classification.md")
     args = parser.parse_args()
@@ -94,10 +103,12 @@ def main() -> None:
         if name not in minutes or not value:
             parser.error(f"--minutes-for {item!r}: expected DATASET=MINUTES with a dataset of --datasets")
         minutes[name] = float(value)
+    seeds = args.seeds or [None]
     if args.train:
-        train_side_by_side([(f"{d}/{variant}", config, [*overrides, f"train.time_limit_minutes={minutes[d]}"],
-                             args.runs / f"bench_{d}_{variant}") for d, variant, config, overrides in jobs],
-                           args.parallel)
+        train_side_by_side([(f"{d}/{variant}" + (f"/seed {seed}" if seed is not None else ""), config,
+                             [*overrides, f"train.time_limit_minutes={minutes[d]}",
+                              *([] if seed is None else [f"seed={seed}"])], _model_dir(args.runs, d, variant, seed))
+                            for d, variant, config, overrides in jobs for seed in seeds], args.parallel)
     command = "python benchmarks/classification.py " + " ".join(sys.argv[1:])
     for kind, names in (("documents", DOCS), ("matching", MATCHES)):
         datasets = [d for d in args.datasets if d in names]
@@ -106,19 +117,40 @@ def main() -> None:
         rows = []
         for d in datasets:
             rows.append((d, "tfidf_logreg" if d in DOCS else "tfidf_cosine", _tfidf(d)))
-            rows += [(d, variant, _neural(args.runs, d, variant)) for dd, variant, _, _ in jobs if dd == d]
+            rows += [(d, variant, _over_seeds([_neural(_model_dir(args.runs, d, variant, seed)) for seed in seeds]))
+                     for dd, variant, _, _ in jobs if dd == d]
         table = _table(rows)
         print(table)
         if args.out:
             write_below_prose(args.out, MARKERS[kind], command, table)
 
 
+def _over_seeds(results: list[dict]) -> dict:
+    """One model's scores over its seeds: the mean, and every seed's value for the spread."""
+    if len(results) == 1:
+        return results[0]
+    merged = {k: statistics.mean(r[k] for r in results) for k in ("macro_f1", "accuracy", "train_min", "steps")}
+    merged.update(examples=results[0]["examples"], per_seed={k: [r[k] for r in results]
+                                                            for k in ("macro_f1", "accuracy")})
+    return merged
+
+
+def _score(r: dict, key: str) -> str:
+    """``98.81``, or over seeds ``98.81 ± 0.10 (98.67-98.96)`` (mean, sample standard deviation, range)."""
+    values = r.get("per_seed", {}).get(key)
+    if not values:
+        return f"{r[key]:.2f}"
+    return f"{r[key]:.2f} ± {statistics.stdev(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
 def _table(rows: list[tuple[str, str, dict]]) -> str:
-    lines = ["| dataset | model | macro-F1 | accuracy | test examples | train min | steps |", "|" + "---|" * 7]
+    lines = ["| dataset | model | macro-F1 | accuracy | test examples | train min | steps | seeds |", "|" + "---|" * 8]
     for d, name, r in rows:
         tm = "" if r["train_min"] is None else f"{r['train_min']:.1f}"
-        lines.append(f"| {d} | {name} | {r['macro_f1']:.2f} | {r['accuracy']:.2f} | {r['examples']} | {tm} | "
-                     f"{r['steps'] or ''} |")
+        steps = "" if r["steps"] is None else f"{r['steps']:.0f}"
+        seeds = len(r.get("per_seed", {}).get("accuracy", [])) or ("" if r["train_min"] is None else 1)
+        lines.append(f"| {d} | {name} | {_score(r, 'macro_f1')} | {_score(r, 'accuracy')} | {r['examples']} | {tm} | "
+                     f"{steps} | {seeds} |")
     return "\n".join(lines)
 
 
