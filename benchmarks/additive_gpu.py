@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from attnkit.attention import functional
 from attnkit.attention.functional import additive_scores
+from common import print_table
 
 # (B, T, S, A=D); the first is the shape of benchmarks/attention.py, the second where the plain broadcast
 # tensor [B, T, S, A] reaches ~8 GiB in float32.
@@ -185,10 +186,7 @@ def main() -> None:
     for name, (B, T, S, A), ms, peak in rows:
         lines.append(f"| {name} | {B}x{T}x{S}x{A} | {ms} | {peak} |")
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(table + "\n")
+    print_table(table, args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from common import print_table
+
 # (mechanism, variant, B, T, S, D); the variants of one mechanism are listed together.
 CASES = [
     ("additive", "lean (chunked, recompute)", 32, 200, 200, 256),
@@ -154,10 +156,7 @@ def main() -> None:
     for (mech, variant, B, T, S, D), r in rows:
         lines.append(f"| {mech} | {variant} | {B}x{T}x{S}x{D} | {r['ms']:.1f} | {r['peak_mib']:.0f} |")
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(table + "\n")
+    print_table(table, args.out)
 
 
 if __name__ == "__main__":

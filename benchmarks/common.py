@@ -1,5 +1,5 @@
 """What the benchmark scripts share: training several recipes side by side under the same conditions,
-and writing a results table below a document's prose."""
+printing a results table (and keeping it in a file), and writing one below a document's prose."""
 
 from __future__ import annotations
 
@@ -45,3 +45,10 @@ def write_below_prose(path: Path, marker: str, command: str, table: str) -> None
     section = f"{marker}\n\nCommand: `{command.strip()}`\n\n{table}\n"
     after = "\n" + rest if rest else ""
     path.write_text(head + section + after, encoding="utf-8")
+
+
+def print_table(table: str, out: str | Path | None = None) -> None:
+    """Print a results table and, with ``out``, write it to that file too."""
+    print(table)
+    if out:
+        Path(out).write_text(table + "\n", encoding="utf-8")
