@@ -23,7 +23,7 @@ from torch.profiler import profile
 
 def _train_steps(config_file: str, steps: int, rows: int) -> None:
     from attnkit.config import load_config
-    from attnkit.training.loop import _adam
+    from attnkit.training.optim import Adam
     from attnkit.training.tasks import make_task
 
     config = load_config(config_file)
@@ -35,7 +35,7 @@ def _train_steps(config_file: str, steps: int, rows: int) -> None:
         task.prepare(False)
         torch.manual_seed(0)
         model = task.build_model().train()
-        optimizer = _adam(model.parameters(), lr=1e-3)
+        optimizer = Adam(model.parameters(), lr=1e-3)
         batches = task.batches(0)
 
         def step(idx) -> int:
