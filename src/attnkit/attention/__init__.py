@@ -8,7 +8,7 @@ kernel), :mod:`scores`, :class:`Attention`, :class:`HardAttention`, :class:`Loca
 from attnkit.attention.analysis import attention_rollout
 from attnkit.attention.attention import NORMALIZERS, Attention, AttentionOutput
 from attnkit.attention.coattention import CoAttention, CoAttentionOutput
-from attnkit.attention.dropout import Dropout, dropout
+from attnkit.attention.dropout import Dropout, apply_mask, dropout, dropout_mask
 from attnkit.attention.functional import (
     additive_scores,
     additive_scores_lean,
@@ -41,10 +41,12 @@ __all__ = [
     "PoolingOutput",
     "additive_scores",
     "additive_scores_lean",
+    "apply_mask",
     "attention_rollout",
     "build_score",
     "causal_mask",
     "dropout",
+    "dropout_mask",
     "key_padding_mask",
     "masked_softmax",
     "sparsemax",

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Dropout", "dropout"]
+__all__ = ["Dropout", "apply_mask", "dropout", "dropout_mask"]
 
 _LEVELS = 1 << 16  # a decision is one 16-bit lane of a random word
 
@@ -60,6 +60,27 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     if drop_levels >= _LEVELS:
         return x * 0.0
     return _Masked.apply(x, _scaled_keep_mask(x, drop_levels))
+
+
+def dropout_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor | None:
+    """A scaled keep mask of ``shape`` (``like``'s dtype and device) for :func:`apply_mask`; None when ``p`` is 0.
+
+    For masks drawn once and used piecewise, e.g. one draw for every step of a recurrence.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    if p == 0.0:
+        return None
+    x = like.new_empty(shape)
+    if x.device.type != "cpu" or not x.is_floating_point():
+        return x.bernoulli_(1.0 - p).div_(1.0 - p) if p < 1.0 else x.zero_()
+    drop_levels = round(p * _LEVELS)
+    return x.zero_() if drop_levels >= _LEVELS else _scaled_keep_mask(x, drop_levels)
+
+
+def apply_mask(x: Tensor, mask: Tensor) -> Tensor:
+    """``x * mask`` saving only the mask for the backward pass (a mask from :func:`dropout_mask`)."""
+    return _Masked.apply(x, mask)
 
 
 class Dropout(nn.Module):

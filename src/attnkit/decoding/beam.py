@@ -182,7 +182,9 @@ def beam_search(
     _check_options(beam, n_best, length_penalty)
     batch, src_len = src.shape
     ctx = _Context(batch, src_mask, length_penalty)
-    state = repeat_state(model.encode(src, src_mask), beam)  # leaves [B * K, ...]
+    state = model.encode(src, src_mask)
+    shared = bool(getattr(state, "beams_share_source", False))  # per-source leaves stay [B, ...]
+    state = repeat_state(state, beam, per_source=not shared)  # leaves [B * K, ...]
     scores = torch.zeros(batch, beam, device=src.device)  # [B, K]
     scores[:, 1:] = float("-inf")  # all beams start identical: only beam 0 may expand at the first step
     budget = max_lengths(src_mask, max_len_ratio, max_len_offset).to(src.device)  # [B]
@@ -206,7 +208,7 @@ def beam_search(
         keep = (~done).nonzero().squeeze(1)  # [N']
         if keep.numel() == 0:
             break
-        state = select_beams(state, keep, back, beam, beams.scores.size(0))  # [N' * K]
+        state = select_beams(state, keep, back, beam, beams.scores.size(0), per_source_repeated=not shared)
         beams = select_state(beams, keep)
         tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
     best = [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]

@@ -12,6 +12,9 @@ strings, modules, ...) pass through unchanged and are shared, not copied. A data
 with ``field(metadata={"per_source": True})`` holds what depends on the source sentence alone (encoder
 memory, projected keys, masks): its rows are equal across the beams of a sentence, so beam search
 (:func:`select_beams`) reorders it only when sentences leave the batch, never for the beams' backpointers.
+A state whose ``beams_share_source`` attribute is true goes further: its model's steps read one
+per-source row for all the beams of a sentence (rows ``b * k ... b * k + k - 1`` of everything else), so
+beam search does not repeat those leaves at all.
 """
 
 from __future__ import annotations
@@ -87,29 +90,33 @@ def select_state(state: S, index: Tensor) -> S:
     return map_state(lambda t: t.index_select(0, index.to(t.device)), state)
 
 
-def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int) -> S:
+def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int, *, per_source_repeated: bool = True) -> S:
     """Beam search's reordering: of ``active`` sentences x ``beam`` rows, keep the sentences ``keep [N']``
     and, within each, the rows its new beams extend (``back [active, beam]``, backpointers).
 
     Leaves under :data:`PER_SOURCE` fields only follow ``keep`` (and are not touched at all when every
     sentence stays): their rows are equal across a sentence's beams, and copying the encoder memory
     once per step for nothing was a fifth of a beam-5 decoding step (profiled, RNN on dates).
-    Returns leaves ``[N' * beam, ...]``.
+    Returns leaves ``[N' * beam, ...]`` (per-source leaves ``[N', ...]`` if they were not repeated,
+    ``per_source_repeated=False``: see :func:`repeat_state`).
     """
     rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
     if keep.numel() == active:
         return map_state(lambda t: t.index_select(0, rows.to(t.device)), state, lambda t: t)
-    sentence_rows = (keep.unsqueeze(1) * beam + torch.arange(beam, device=keep.device)).view(-1)  # [N' * K]
+    if per_source_repeated:
+        keep = (keep.unsqueeze(1) * beam + torch.arange(beam, device=keep.device)).view(-1)  # [N' * K]
     return map_state(lambda t: t.index_select(0, rows.to(t.device)), state,
-                     lambda t: t.index_select(0, sentence_rows.to(t.device)))
+                     lambda t: t.index_select(0, keep.to(t.device)))
 
 
-def repeat_state(state: S, k: int) -> S:
+def repeat_state(state: S, k: int, *, per_source: bool = True) -> S:
     """Repeat every row ``k`` times in place: leaves ``[B, ...]`` become ``[B * k, ...]``.
 
     Rows of one sentence stay adjacent (``repeat_interleave``), so row ``b * k + j`` is beam ``j`` of
-    sentence ``b`` — the flattening beam search uses.
+    sentence ``b`` — the flattening beam search uses. ``per_source=False`` leaves the :data:`PER_SOURCE`
+    leaves at ``[B, ...]``, for a model whose steps read one row per sentence for its ``k`` beams
+    (a state that says so with ``beams_share_source``).
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    return map_state(lambda t: t.repeat_interleave(k, dim=0), state)
+    return map_state(lambda t: t.repeat_interleave(k, dim=0), state, None if per_source else (lambda t: t))

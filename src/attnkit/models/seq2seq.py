@@ -38,7 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnkit.attention import Attention, Dropout
+from attnkit.attention import Attention, Dropout, apply_mask, dropout_mask
+from attnkit.attention.scores import DotScore, GeneralScore
+from attnkit.models.fused_luong import LuongLSTMStep, luong_lstm_recurrence
 from attnkit.models.registry import register_model
 
 __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_attention_terms",
@@ -66,6 +68,13 @@ class RNNState:
     keys: Tensor = field(metadata={"per_source": True})  # [B, S, A] keys projected once per source
     src_mask: Tensor = field(metadata={"per_source": True})  # [B, S]
     context: Tensor | None = field(metadata={"per_source": True})  # [B, Dm] fixed context C (decoder "none")
+    step: LuongLSTMStep | None = None  # the weights rearranged for inference steps (None: step by _step)
+
+    @property
+    def beams_share_source(self) -> bool:
+        """Beam search may keep the per-source tensors at one row per sentence: the inference step reads
+        them so (:mod:`attnkit.decoding.state`)."""
+        return self.step is not None
 
 
 class LossOutput(NamedTuple):
@@ -147,6 +156,9 @@ class RNNSeq2Seq(nn.Module):
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
         self.kind, self.cell_kind, self.pad_id = decoder, cell, pad_id
+        # Teacher forcing through the one-node recurrence where it applies (Luong, LSTM, dot/general);
+        # False steps the decoder with autograd instead (the same numbers, the reference for its tests).
+        self.fused = True
         self.input_feeding = input_feeding and decoder == "luong"
         self.num_layers, self.hidden_dim = decoder_layers, hidden_dim
         self.encoder = RNNEncoder(src_vocab, cell=cell, embed_dim=embed_dim, hidden_dim=max(1, hidden_dim // 2),
@@ -191,7 +203,16 @@ class RNNSeq2Seq(nn.Module):
         keys = self.attention.project_keys(memory) if self.kind != "none" else memory[:, :, :0]
         feed = memory.new_zeros(B, self.hidden_dim) if self.input_feeding else None
         context = final if self.kind == "none" else None
-        return RNNState(hidden, cell, feed, memory, keys, src_mask, context)
+        step = None
+        if self.fused and not self.training and not torch.is_grad_enabled() and self._fusable(memory):
+            step = LuongLSTMStep(self.embed.weight, self._rnn_weights(), self.W_c.weight, self.input_feeding,
+                                 empty_sources=not bool(src_mask.any(1).all()))
+        return RNNState(hidden, cell, feed, memory, keys, src_mask, context, step)
+
+    def _rnn_weights(self) -> list[Tensor]:
+        """``(W_ih, W_hh, b_ih, b_hh)`` of every decoder layer, in order."""
+        return [getattr(self.rnn, f"{kind}_l{layer}") for layer in range(self.num_layers)
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
     def _per_layer(self, x: Tensor) -> tuple[Tensor, ...]:
         """``[B, L * Hd]`` -> L contiguous ``[B, Hd]`` tensors (the bridge's output, one per decoder layer)."""
@@ -199,15 +220,23 @@ class RNNSeq2Seq(nn.Module):
 
     def decode_step(self, tokens: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
         """One step. Shapes: tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]``."""
+        if state.step is not None:
+            features, hidden, cell, attn = state.step(tokens, state.hidden, state.cell, state.feed, state.memory,
+                                                      state.keys, state.src_mask)
+            state = replace(state, hidden=hidden, cell=cell, feed=features if self.input_feeding else None)
+            return F.log_softmax(self.generator(features), dim=-1), state, attn
         features, state, attn = self._step(self.dropout(self.embed(tokens)), state)
         return F.log_softmax(self.generator(self.dropout(features)), dim=-1), state, attn
 
-    def _rnn(self, x: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
+    def _rnn(self, x: Tensor, state: RNNState, masks: Tensor | None = None) -> tuple[Tensor, RNNState]:
         """One time step of the stacked decoder RNN, cell by cell with ``self.rnn``'s weights (a one-step
-        call of the fused ``nn.LSTM`` costs more in overhead than the step computes)."""
+        call of the fused ``nn.LSTM`` costs more in overhead than the step computes). ``masks [L-1, B, Hd]``:
+        this step's dropout masks between layers (drawn for all steps by :meth:`forward`)."""
         rnn, hiddens, cells = self.rnn, [], []
         for layer in range(rnn.num_layers):
-            if layer and self.training and rnn.dropout:
+            if layer and masks is not None:
+                x = apply_mask(x, masks[layer - 1])
+            elif layer and self.training and rnn.dropout:
                 x = self.dropout_between(x)
             weights = [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             if state.cell is not None:
@@ -224,7 +253,7 @@ class RNNSeq2Seq(nn.Module):
                              projected_keys=state.keys)
         return out.context[:, 0], out.attn_weights[:, 0]  # [B, Dm], [B, S]
 
-    def _step(self, emb: Tensor, state: RNNState) -> tuple[Tensor, RNNState, Tensor]:
+    def _step(self, emb: Tensor, state: RNNState, masks: Tensor | None = None) -> tuple[Tensor, RNNState, Tensor]:
         """One decoder step up to the output layer: features ``[B, E or Hd]``, new state, attn ``[B, S]``.
 
         The output dropout and projection are applied by the caller, once for all steps when teacher
@@ -232,18 +261,18 @@ class RNNSeq2Seq(nn.Module):
         """
         if self.kind == "bahdanau":
             context, attn = self._attend(state.hidden[-1], state)  # query: s_{i-1}
-            out, state = self._rnn(torch.cat([emb, context], -1), state)
+            out, state = self._rnn(torch.cat([emb, context], -1), state, masks)
             readout = torch.tanh(self.readout(torch.cat([out, context, emb], -1)))
             return readout, state, attn
         if self.kind == "luong":
             x = torch.cat([emb, state.feed], -1) if self.input_feeding else emb
-            out, state = self._rnn(x, state)
+            out, state = self._rnn(x, state, masks)
             context, attn = self._attend(out, state)  # query: h_t
             attentional = torch.tanh(self.W_c(torch.cat([context, out], -1)))  # h~_t, eq. 5
             if self.input_feeding:
                 state = replace(state, feed=attentional)
             return attentional, state, attn
-        out, state = self._rnn(torch.cat([emb, state.context], -1), state)
+        out, state = self._rnn(torch.cat([emb, state.context], -1), state, masks)
         readout = torch.tanh(self.readout(torch.cat([out, state.context, emb], -1)))
         no_attention = emb.new_zeros(state.src_mask.shape)  # [B, S]: this decoder attends nothing
         return readout, state, no_attention
@@ -253,13 +282,28 @@ class RNNSeq2Seq(nn.Module):
         """Teacher-forced logits ``[B, T, V]`` and attention ``[B, T, S]``."""
         state = self.encode(src, src_mask)
         embedded = self.dropout(self.embed(tgt_in))  # [B, T, E]
-        features, attns = [], []
-        for t in range(tgt_in.size(1)):
-            step_features, state, attn = self._step(embedded[:, t], state)
-            features.append(step_features)
-            attns.append(attn)
-        features = self.dropout(torch.stack(features, 1))  # [B, T, E or Hd]: one dropout mask for all steps
-        return self.generator(features), torch.stack(attns, 1)  # [B, T, V], [B, T, S]
+        T, L = tgt_in.size(1), self.num_layers
+        masks = (dropout_mask((T, L - 1, src.size(0), self.hidden_dim), self.dropout_between.p, embedded)
+                 if self.training and L > 1 else None)  # [T, L-1, B, Hd]: one draw for every step
+        if self.fused and self._fusable(embedded):
+            features, attn = luong_lstm_recurrence(embedded, state.memory, state.keys, src_mask, masks,
+                                                   torch.stack(state.hidden), torch.stack(state.cell),
+                                                   self.W_c.weight, self._rnn_weights(), self.input_feeding)
+        else:
+            steps, attns = [], []
+            for t in range(T):
+                step_features, state, step_attn = self._step(embedded[:, t], state, None if masks is None else masks[t])
+                steps.append(step_features)
+                attns.append(step_attn)
+            features, attn = torch.stack(steps, 1), torch.stack(attns, 1)
+        features = self.dropout(features)  # [B, T, E or Hd]: one dropout mask for all steps
+        return self.generator(features), attn  # [B, T, V], [B, T, S]
+
+    def _fusable(self, embedded: Tensor) -> bool:
+        """Whether :mod:`~attnkit.models.fused_luong` computes this model's steps (teacher-forced and inference)."""
+        return (self.kind == "luong" and self.cell_kind == "lstm" and self.attention.normalizer == "softmax"
+                and type(self.attention.score) in (DotScore, GeneralScore)
+                and embedded.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled(embedded.device.type))
 
     def loss(self, batch, label_smoothing: float = 0.0, guided_alignment: float | None = None) -> LossOutput:
         """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``).

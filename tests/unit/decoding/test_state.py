@@ -121,3 +121,18 @@ def test_select_beams_follows_backpointers_and_moves_per_source_rows_only_with_s
     # the same as selecting every leaf along the backpointers, since per-source rows are equal in a sentence
     full = select_state(state, (keep[:, None] * beam + back[keep]).view(-1))
     assert torch.equal(full.memory, some.memory) and torch.equal(full.hidden, some.hidden)
+
+
+def test_per_source_rows_can_stay_one_per_sentence():
+    from attnkit.decoding import select_beams
+
+    beam, sentences = 3, 4
+    state = BeamState(torch.arange(sentences, dtype=torch.float32)[:, None], torch.arange(sentences)[:, None] * 10)
+    repeated = repeat_state(state, beam, per_source=False)
+    assert repeated.hidden[:, 0].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert repeated.memory is state.memory  # one row per sentence, not copied
+    back = torch.tensor([[2, 2, 0], [1, 0, 0], [0, 1, 2], [2, 1, 1]])
+    everyone = select_beams(repeated, torch.arange(sentences), back, beam, sentences, per_source_repeated=False)
+    assert everyone.memory is state.memory
+    some = select_beams(repeated, torch.tensor([1, 3]), back, beam, sentences, per_source_repeated=False)
+    assert some.memory[:, 0].tolist() == [10, 30] and some.hidden.size(0) == 2 * beam

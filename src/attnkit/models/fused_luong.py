@@ -1,0 +1,244 @@
+"""The teacher-forced Luong decoder (stacked LSTM, dot/general attention, input feeding) as one autograd node.
+
+Stepping the decoder with autograd records some thirty nodes a target step (the LSTM cells' gate
+arithmetic, the attention's masking and softmax, the concatenations), and backpropagating them costs
+more in dispatch than the small matrix products compute; every weight's gradient is also a
+``[4Hd, B] x [B, in]`` product per step, accumulated step by step. :func:`luong_lstm_recurrence` runs
+the whole recurrence in one :class:`torch.autograd.Function`: the forward pass writes the activations
+into preallocated ``[T, ...]`` buffers with no autograd bookkeeping, the backward pass is written out
+(backpropagation through time, the LSTM's and the softmax's derivatives by hand), and each weight's
+gradient is one product over all ``T * B`` rows at the end.
+
+It computes what :meth:`attnkit.models.seq2seq.RNNSeq2Seq._step` computes for ``decoder: luong``,
+``cell: lstm`` and a ``dot`` or ``general`` score with the softmax (the general score's ``W_a`` is
+applied to the keys once per source, outside): per target step ``t`` and layer ``l``
+
+    gates = W_ih^l x^l_t + b_ih^l + W_hh^l h^l_{t-1} + b_hh^l      (i, f, g, o, PyTorch's order)
+    c^l_t = sigmoid(f) * c^l_{t-1} + sigmoid(i) * tanh(g);  h^l_t = sigmoid(o) * tanh(c^l_t)
+    x^0_t = [e_t; h~_{t-1}] (input feeding) or e_t;  x^{l+1}_t = h^l_t * m^l_t (dropout mask or 1)
+    a_t = softmax(keys . h^top_t) over the real source positions;  c_t = a_t @ memory
+    h~_t = tanh(W_c [c_t; h^top_t])
+
+``tests/test_fused_luong.py`` checks outputs and every gradient against the step-by-step path.
+
+Legend: B batch, S source len, T target len, E embed dim, H decoder hidden, L layers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["luong_lstm_recurrence"]
+
+
+def _gate_order(H: int, device: torch.device) -> Tensor:
+    """Rows ``[i, f, o, g]`` from PyTorch's ``[i, f, g, o]``: the three sigmoid gates side by side (one op).
+    Swapping two blocks is its own inverse, so the same index puts the gradients back."""
+    r = torch.arange(4 * H, device=device)
+    return torch.cat([r[:2 * H], r[3 * H:], r[2 * H:3 * H]])
+
+
+class _LuongLSTM(torch.autograd.Function):
+    """Layer ``l``'s step reads one buffer row ``Z[l][t] = [x^l_t; h^l_{t-1}]`` and multiplies it by
+    ``[W_ih^l W_hh^l]`` (one product for both); the embeddings' share of layer 0's gates is one product
+    for all steps before the loop. Its outputs are written straight into the rows that read them next:
+    ``h^l_t`` into ``Z[l][t + 1]`` and ``Z[l + 1][t]``, ``h~_t`` into ``Z[0][t + 1]``."""
+
+    @staticmethod
+    def forward(ctx, emb, memory, keys, pad, masks, h0, c0, W_c, input_feeding, *weights):
+        # emb [B, T, E]; memory, keys [B, S, H]; pad [B, S] bool (True = padding); masks [T, L-1, B, H] or
+        # None; h0, c0 [L, B, H]; W_c [H, 2H]; weights: (W_ih, W_hh, b_ih, b_hh) per layer.
+        B, T, E = emb.shape
+        L, H = h0.size(0), h0.size(2)
+        W_ih, W_hh, b_ih, b_hh = weights[0::4], weights[1::4], weights[2::4], weights[3::4]
+        order = _gate_order(H, emb.device)
+        n = [H if input_feeding else 0] + [H] * (L - 1)  # width of x^l in Z[l] (layer 0: only the feed)
+        W_emb = W_ih[0][:, :E][order]  # [4H, E]
+        Wz = [torch.cat([W_ih[l][:, E:] if l == 0 else W_ih[l], W_hh[l]], 1)[order] for l in range(L)]
+        # tanh(x) = 2 sigmoid(2x) - 1: with the g rows doubled one sigmoid covers all four gates (a tanh of
+        # the g columns alone, a strided slice, costs more than the sigmoid of the whole row).
+        scale = torch.ones(4 * H, 1, dtype=emb.dtype, device=emb.device)
+        scale[3 * H:] = 2.0
+        Wz_2g = [w * scale for w in Wz]
+        bias = [(b_ih[l] + b_hh[l])[order] * scale[:, 0] for l in range(L)]
+        emb_rows = emb.transpose(0, 1).reshape(T * B, E)
+        P = torch.addmm(bias[0], emb_rows, (W_emb * scale).t()).view(T, B, 4 * H)  # layer 0's gates from e_t
+        new = emb.new_empty
+        Z = [new(T + 1, B, n[l] + H) for l in range(L)]
+        C = [new(T + 1, B, H) for _ in range(L)]
+        G = [new(T, B, 4 * H) for _ in range(L)]  # activated gates, [i, f, o, g]
+        TC = [new(T, B, H) for _ in range(L)]  # tanh(c_t)
+        A, CH = new(T, B, pad.size(1)), new(T, B, 2 * H)
+        Feat = new(T, B, H)
+        if input_feeding:
+            Z[0][0, :, :H] = 0.0  # h~_0
+        for l in range(L):
+            Z[l][0, :, n[l]:], C[l][0] = h0[l], c0[l]
+        fill = torch.finfo(emb.dtype).min
+        keep = (~pad).to(emb.dtype) if bool(pad.all(1).any()) else None  # only an empty source needs it
+        for t in range(T):
+            for l in range(L):
+                g = G[l][t]
+                torch.addmm(P[t] if l == 0 else bias[l], Z[l][t], Wz_2g[l].t(), out=g).sigmoid_()
+                g[:, 3 * H:].mul_(2.0).sub_(1.0)
+                c = C[l][t + 1]
+                torch.mul(g[:, H:2 * H], C[l][t], out=c).addcmul_(g[:, :H], g[:, 3 * H:])
+                torch.tanh(c, out=TC[l][t])
+                h = Z[l][t + 1][:, n[l]:]
+                torch.mul(g[:, 2 * H:3 * H], TC[l][t], out=h)
+                if l + 1 < L:
+                    below = Z[l + 1][t][:, :H]
+                    torch.mul(h, masks[t, l], out=below) if masks is not None else below.copy_(h)
+            scores = torch.bmm(keys, h.unsqueeze(2)).squeeze(2).masked_fill_(pad, fill)  # [B, S]
+            a = torch.softmax(scores, dim=1)
+            if keep is not None:
+                a.mul_(keep)
+            A[t] = a
+            CH[t, :, :H] = torch.bmm(a.unsqueeze(1), memory).squeeze(1)  # context c_t
+            CH[t, :, H:] = h
+            torch.mm(CH[t], W_c.t(), out=Feat[t]).tanh_()
+            if input_feeding:
+                Z[0][t + 1][:, :H] = Feat[t]
+        ctx.set_materialize_grads(False)  # an output the loss does not read (the attention) gets None
+        ctx.input_feeding, ctx.sizes, ctx.widths = input_feeding, (B, T, E, L, H), n
+        ctx.save_for_backward(memory, keys, masks, W_c, W_emb, emb_rows, A, CH, Feat, *Wz, *Z, *C, *G, *TC)
+        return Feat.transpose(0, 1), A.transpose(0, 1)  # [B, T, H], [B, T, S]
+
+    @staticmethod
+    def backward(ctx, d_feat, d_attn):
+        B, T, E, L, H = ctx.sizes
+        n, feeding = ctx.widths, ctx.input_feeding
+        memory, keys, masks, W_c, W_emb, emb_rows, A, CH, Feat, *rest = ctx.saved_tensors
+        Wz, Z, C, G, TC = (rest[i * L:(i + 1) * L] for i in range(5))
+        d_feat = d_feat.transpose(0, 1) if d_feat is not None else None  # [T, B, H]
+        d_attn = d_attn.transpose(0, 1) if d_attn is not None else None  # [T, B, S]
+        DF = 1.0 - Feat * Feat  # tanh' of h~, all steps at once
+        D, DTC = [], []
+        for l in range(L):
+            deriv = G[l] * (1.0 - G[l])  # sigmoid' of i, f, o
+            deriv[..., 3 * H:] = 1.0 - G[l][..., 3 * H:] ** 2  # tanh' of g
+            D.append(deriv)
+            DTC.append(1.0 - TC[l] * TC[l])
+        new = Feat.new_empty
+        d_pre, dG = new(T, B, H), [new(T, B, 4 * H) for _ in range(L)]
+        d_memory, d_keys = torch.zeros_like(memory), torch.zeros_like(keys)
+        dh_next = [Feat.new_zeros(B, H) for _ in range(L)]  # from step t + 1 through W_hh
+        dc_next = [Feat.new_zeros(B, H) for _ in range(L)]
+        d_feed = Feat.new_zeros(B, H)  # from step t + 1 through input feeding
+        for t in reversed(range(T)):
+            dp = d_pre[t]  # d h~_t: from the output, and from step t + 1's input
+            if d_feat is None:
+                dp.copy_(d_feed)
+            else:
+                torch.add(d_feat[t], d_feed, out=dp)
+            dp.mul_(DF[t])  # through the tanh
+            d_ch = dp @ W_c  # [B, 2H]: d [c_t; h_t]
+            d_ctx, a = d_ch[:, :H].unsqueeze(1), A[t]  # [B, 1, H], [B, S]
+            da = torch.bmm(memory, d_ctx.transpose(1, 2)).squeeze(2)  # [B, S]
+            if d_attn is not None:
+                da.add_(d_attn[t])
+            d_memory.baddbmm_(a.unsqueeze(2), d_ctx)
+            ds = da.sub_(torch.bmm(a.unsqueeze(1), da.unsqueeze(2)).squeeze(2)).mul_(a)  # softmax'; 0 if masked
+            h = Z[L - 1][t + 1][:, n[L - 1]:]
+            d_keys.baddbmm_(ds.unsqueeze(2), h.unsqueeze(1))
+            dh = torch.baddbmm(d_ch[:, H:].unsqueeze(1), ds.unsqueeze(1), keys).squeeze(1)  # [B, H]
+            for l in reversed(range(L)):
+                dh.add_(dh_next[l])
+                g, d, dc = G[l][t], dG[l][t], dc_next[l]
+                dc.addcmul_(dh * g[:, 2 * H:3 * H], DTC[l][t])  # dc_t = dc_{t+1} f_{t+1} + dh o tanh'(c)
+                torch.mul(dc, g[:, 3 * H:], out=d[:, :H])  # i
+                torch.mul(dc, C[l][t], out=d[:, H:2 * H])  # f
+                torch.mul(dh, TC[l][t], out=d[:, 2 * H:3 * H])  # o
+                torch.mul(dc, g[:, :H], out=d[:, 3 * H:])  # g
+                d.mul_(D[l][t])  # through the activations
+                dc.mul_(g[:, H:2 * H])  # what reaches c_{t-1}
+                dz = d @ Wz[l]  # [B, n_l + H]: d [x^l_t; h^l_{t-1}]
+                dh_next[l] = dz[:, n[l]:]
+                if l:
+                    dh = dz[:, :H].mul_(masks[t, l - 1]) if masks is not None else dz[:, :H]
+                elif feeding:
+                    d_feed = dz[:, :H]
+        order = _gate_order(H, Feat.device)
+        rows = [dG[l].view(T * B, 4 * H) for l in range(L)]
+        d_emb = (rows[0] @ W_emb).view(T, B, E).transpose(0, 1)
+        grads_w = []
+        for l in range(L):
+            dWz = (rows[l].t() @ Z[l][:T].reshape(T * B, n[l] + H))[order]
+            db = rows[l].sum(0)[order]
+            d_ih = dWz[:, :n[l]]
+            if l == 0:
+                d_emb_w = (rows[0].t() @ emb_rows)[order]
+                d_ih = torch.cat([d_emb_w, d_ih], 1) if feeding else d_emb_w
+            grads_w += [d_ih, dWz[:, n[l]:], db, db.clone()]
+        d_Wc = d_pre.view(T * B, H).t() @ CH.view(T * B, 2 * H)
+        return (d_emb, d_memory, d_keys, None, None, torch.stack(dh_next), torch.stack(dc_next), d_Wc, None,
+                *grads_w)
+
+
+def luong_lstm_recurrence(emb: Tensor, memory: Tensor, keys: Tensor, src_mask: Tensor, masks: Tensor | None,
+                          h0: Tensor, c0: Tensor, W_c: Tensor, weights: list[Tensor],
+                          input_feeding: bool) -> tuple[Tensor, Tensor]:
+    """The whole teacher-forced recurrence; returns features ``h~ [B, T, H]`` and attention ``[B, T, S]``.
+
+    Shapes: emb ``[B, T, E]`` (already dropped out), memory and keys ``[B, S, H]``, src_mask ``[B, S]``
+    (True = real token), masks ``[T, L-1, B, H]`` (scaled dropout masks between layers, or None),
+    h0 and c0 ``[L, B, H]``, W_c ``[H, 2H]``, weights ``(W_ih, W_hh, b_ih, b_hh)`` per layer.
+    """
+    return _LuongLSTM.apply(emb, memory, keys, ~src_mask, masks, h0, c0, W_c, input_feeding, *weights)
+
+
+class LuongLSTMStep:
+    """One inference step of the same decoder (no autograd), for greedy and beam search.
+
+    The weights are rearranged once per source batch (:meth:`RNNSeq2Seq.encode` builds one when
+    gradients are off): the embeddings' share of layer 0's gates becomes a ``[V, 4H]`` table, so a step
+    looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; each layer's input and recurrent
+    weights form one matrix (one product a layer); the gates are in the ``[i, f, o, g]`` order with the
+    ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass it through
+    unchanged, shared by every row.
+    """
+
+    def __init__(self, embedding: Tensor, weights: list[Tensor], W_c: Tensor, input_feeding: bool,
+                 empty_sources: bool = False) -> None:
+        W_ih, W_hh, b_ih, b_hh = weights[0::4], weights[1::4], weights[2::4], weights[3::4]
+        L, H, E = len(W_ih), W_hh[0].size(1), embedding.size(1)
+        order = _gate_order(H, embedding.device)
+        scale = torch.ones(4 * H, 1, dtype=embedding.dtype, device=embedding.device)
+        scale[3 * H:] = 2.0
+        bias = [((b_ih[l] + b_hh[l])[order] * scale[:, 0]) for l in range(L)]
+        self.emb_gates = torch.addmm(bias[0], embedding, (W_ih[0][:, :E][order] * scale).t())  # [V, 4H]
+        self.Wz_t = [(torch.cat([W_ih[l][:, E:] if l == 0 else W_ih[l], W_hh[l]], 1)[order] * scale).t()
+                     for l in range(L)]  # [in_l + H, 4H]
+        self.bias, self.W_c_t, self.H, self.input_feeding = bias, W_c.t(), H, input_feeding
+        self.empty_sources = empty_sources  # some source has no real token (its attention must be zeroed)
+
+    def __call__(self, tokens: Tensor, hidden: tuple[Tensor, ...], cell: tuple[Tensor, ...], feed: Tensor | None,
+                 memory: Tensor, keys: Tensor, src_mask: Tensor):
+        """tokens ``[N]``, hidden/cell L x ``[N, H]``, feed ``[N, H]`` -> features ``[N, H]``, hidden, cell,
+        attention ``[N, S]``. memory and keys ``[B, S, H]``, src_mask ``[B, S]`` may have one row per
+        sentence for its ``K = N / B`` adjacent beams (beam search's ``beams_share_source``): the scores of
+        a sentence's beams are then one ``[K, H] x [H, S]`` product."""
+        H = self.H
+        hiddens, cells, x = [], [], feed
+        for l, (h, c) in enumerate(zip(hidden, cell, strict=True)):
+            z = torch.cat([x, h], 1) if x is not None else h
+            if l == 0:
+                g = self.emb_gates.index_select(0, tokens).addmm_(z, self.Wz_t[0])
+            else:
+                g = torch.addmm(self.bias[l], z, self.Wz_t[l])
+            g.sigmoid_()
+            cand = g[:, 3 * H:].mul_(2.0).sub_(1.0)
+            c = torch.addcmul(g[:, H:2 * H] * c, g[:, :H], cand)
+            h = g[:, 2 * H:3 * H] * torch.tanh(c)
+            hiddens.append(h)
+            cells.append(c)
+            x = h
+        N, B = x.size(0), memory.size(0)
+        scores = torch.bmm(x.view(B, N // B, H), keys.transpose(1, 2))  # [B, K, S]
+        attn = torch.softmax(scores.masked_fill_(~src_mask.unsqueeze(1), torch.finfo(scores.dtype).min), dim=2)
+        if self.empty_sources:
+            attn.mul_(src_mask.unsqueeze(1))  # an empty source attends to nothing, as masked_softmax
+        context = torch.bmm(attn, memory).view(N, H)  # [N, H]
+        features = torch.mm(torch.cat([context, x], 1), self.W_c_t).tanh_()
+        return features, tuple(hiddens), tuple(cells), attn.view(N, -1)
