@@ -90,7 +90,8 @@ def select_state(state: S, index: Tensor) -> S:
     return map_state(lambda t: t.index_select(0, index.to(t.device)), state)
 
 
-def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int, *, per_source_repeated: bool = True) -> S:
+def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int, *,
+                 per_source_repeated: bool = True) -> S:
     """Beam search's reordering: of ``active`` sentences x ``beam`` rows, keep the sentences ``keep [N']``
     and, within each, the rows its new beams extend (``back [active, beam]``, backpointers).
 

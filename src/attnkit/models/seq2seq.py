@@ -303,7 +303,8 @@ class RNNSeq2Seq(nn.Module):
         """Whether :mod:`~attnkit.models.fused_luong` computes this model's steps (teacher-forced and inference)."""
         return (self.kind == "luong" and self.cell_kind == "lstm" and self.attention.normalizer == "softmax"
                 and type(self.attention.score) in (DotScore, GeneralScore)
-                and embedded.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled(embedded.device.type))
+                and embedded.dtype in (torch.float32, torch.float64)
+                and not torch.is_autocast_enabled(embedded.device.type))
 
     def loss(self, batch, label_smoothing: float = 0.0, guided_alignment: float | None = None) -> LossOutput:
         """Cross-entropy over the target tokens of a batch (``src, src_mask, tgt_in, tgt_out, tgt_mask``).
