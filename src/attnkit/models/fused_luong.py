@@ -114,12 +114,12 @@ class _LuongLSTM(torch.autograd.Function):
         d_feat = d_feat.transpose(0, 1) if d_feat is not None else None  # [T, B, H]
         d_attn = d_attn.transpose(0, 1) if d_attn is not None else None  # [T, B, S]
         DF = 1.0 - Feat * Feat  # tanh' of h~, all steps at once
-        D, DTC = [], []
+        D, ODTC = [], []
         for l in range(L):
             deriv = G[l] * (1.0 - G[l])  # sigmoid' of i, f, o
             deriv[..., 3 * H:] = 1.0 - G[l][..., 3 * H:] ** 2  # tanh' of g
-            D.append(deriv)
-            DTC.append(1.0 - TC[l] * TC[l])
+            D.append(deriv.unbind(0))
+            ODTC.append((G[l][..., 2 * H:3 * H] * (1.0 - TC[l] * TC[l])).unbind(0))  # o tanh'(c): dh -> dc
         new = Feat.new_empty
         d_pre, dG = new(T, B, H), [new(T, B, 4 * H) for _ in range(L)]
         d_memory, d_keys = torch.zeros_like(memory), torch.zeros_like(keys)
@@ -146,7 +146,7 @@ class _LuongLSTM(torch.autograd.Function):
             for l in reversed(range(L)):
                 dh.add_(dh_next[l])
                 g, d, dc = G[l][t], dG[l][t], dc_next[l]
-                dc.addcmul_(dh * g[:, 2 * H:3 * H], DTC[l][t])  # dc_t = dc_{t+1} f_{t+1} + dh o tanh'(c)
+                dc.addcmul_(dh, ODTC[l][t])  # dc_t = dc_{t+1} f_{t+1} + dh o tanh'(c)
                 torch.mul(dc, g[:, 3 * H:], out=d[:, :H])  # i
                 torch.mul(dc, C[l][t], out=d[:, H:2 * H])  # f
                 torch.mul(dh, TC[l][t], out=d[:, 2 * H:3 * H])  # o
