@@ -96,8 +96,7 @@ def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context,
     is exactly greedy search.
     """
     k = beams.scores.size(1)
-    rank = torch.arange(cand.scores.size(1), device=cand.scores.device)  # [2K]
-    final = (cand.token == eos) & (rank < k) & torch.isfinite(cand.scores)  # [N, 2K]
+    final = (cand.token[:, :k] == eos) & torch.isfinite(cand.scores[:, :k])  # [N, K]: ranked within the top K
     n, j = final.nonzero(as_tuple=True)  # [F] each
     if n.numel():
         b = cand.beam[n, j]  # [F] the live beam each finished path extends
@@ -184,7 +183,11 @@ def beam_search(
     ctx = _Context(batch, src_mask, length_penalty)
     state = model.encode(src, src_mask)
     shared = bool(getattr(state, "beams_share_source", False))  # per-source leaves stay [B, ...]
-    state = repeat_state(state, beam, per_source=not shared)  # leaves [B * K, ...]
+    # The first step is the same for every beam of a sentence: take it once per sentence, then repeat.
+    first = model.decode_step(src.new_full((batch,), bos), state)  # [B, V], state, [B, S]
+    check_step(first[0], first[2], batch, src_len)
+    state = repeat_state(first[1], beam, per_source=not shared)  # leaves [B * K, ...]
+    first = (first[0].repeat_interleave(beam, 0), first[2].repeat_interleave(beam, 0))
     scores = torch.zeros(batch, beam, device=src.device)  # [B, K]
     scores[:, 1:] = float("-inf")  # all beams start identical: only beam 0 may expand at the first step
     budget = max_lengths(src_mask, max_len_ratio, max_len_offset).to(src.device)  # [B]
@@ -198,8 +201,11 @@ def beam_search(
     )
     tokens = src.new_full((batch * beam,), bos)  # [N * K]
     for t in range(int(budget.max())):
-        log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
-        check_step(log_probs, attn, beams.scores.numel(), src_len)
+        if t == 0:
+            log_probs, attn = first
+        else:
+            log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
+            check_step(log_probs, attn, beams.scores.numel(), src_len)
         cand = _top_candidates(beams.scores, log_probs, beam)
         beams.n_finished = beams.n_finished + _finalise_eos(beams, cand, attn, ctx, eos)
         beams, back = _advance(beams, cand, attn, eos)
@@ -209,7 +215,8 @@ def beam_search(
         if keep.numel() == 0:
             break
         state = select_beams(state, keep, back, beam, beams.scores.size(0), per_source_repeated=not shared)
-        beams = select_state(beams, keep)
+        if keep.numel() < beams.scores.size(0):
+            beams = select_state(beams, keep)
         tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
     best = [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]
     for hyps in best:  # own compact copies: a view would keep every gathered path of its step alive

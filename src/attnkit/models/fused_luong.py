@@ -90,7 +90,7 @@ class _LuongLSTM(torch.autograd.Function):
                 if l + 1 < L:
                     below = Z[l + 1][t][:, :H]
                     torch.mul(h, masks[t, l], out=below) if masks is not None else below.copy_(h)
-            scores = torch.bmm(keys, h.unsqueeze(2)).squeeze(2).masked_fill_(pad, fill)  # [B, S]
+            scores = torch.bmm(h.unsqueeze(1), keys.transpose(1, 2)).squeeze(1).masked_fill_(pad, fill)  # [B, S]
             a = torch.softmax(scores, dim=1)
             if keep is not None:
                 a.mul_(keep)
@@ -122,7 +122,7 @@ class _LuongLSTM(torch.autograd.Function):
             ODTC.append((G[l][..., 2 * H:3 * H] * (1.0 - TC[l] * TC[l])).unbind(0))  # o tanh'(c): dh -> dc
         new = Feat.new_empty
         d_pre, dG = new(T, B, H), [new(T, B, 4 * H) for _ in range(L)]
-        d_memory, d_keys = torch.zeros_like(memory), torch.zeros_like(keys)
+        d_CH, DS = new(T, B, 2 * H), new(T, B, A.size(2))  # d [c_t; h_t] and d scores_t, for the memory and keys
         dh_next = [Feat.new_zeros(B, H) for _ in range(L)]  # from step t + 1 through W_hh
         dc_next = [Feat.new_zeros(B, H) for _ in range(L)]
         d_feed = Feat.new_zeros(B, H)  # from step t + 1 through input feeding
@@ -133,15 +133,12 @@ class _LuongLSTM(torch.autograd.Function):
             else:
                 torch.add(d_feat[t], d_feed, out=dp)
             dp.mul_(DF[t])  # through the tanh
-            d_ch = dp @ W_c  # [B, 2H]: d [c_t; h_t]
-            d_ctx, a = d_ch[:, :H].unsqueeze(1), A[t]  # [B, 1, H], [B, S]
-            da = torch.bmm(memory, d_ctx.transpose(1, 2)).squeeze(2)  # [B, S]
+            d_ch = torch.mm(dp, W_c, out=d_CH[t])  # [B, 2H]: d [c_t; h_t]
+            a = A[t]  # [B, S]
+            da = torch.bmm(d_ch[:, :H].unsqueeze(1), memory.transpose(1, 2)).squeeze(1)  # [B, S]
             if d_attn is not None:
                 da.add_(d_attn[t])
-            d_memory.baddbmm_(a.unsqueeze(2), d_ctx)
-            ds = da.sub_(torch.bmm(a.unsqueeze(1), da.unsqueeze(2)).squeeze(2)).mul_(a)  # softmax'; 0 if masked
-            h = Z[L - 1][t + 1][:, n[L - 1]:]
-            d_keys.baddbmm_(ds.unsqueeze(2), h.unsqueeze(1))
+            ds = torch.mul(da.sub_((a * da).sum(1, keepdim=True)), a, out=DS[t])  # softmax'; 0 if masked
             dh = torch.baddbmm(d_ch[:, H:].unsqueeze(1), ds.unsqueeze(1), keys).squeeze(1)  # [B, H]
             for l in reversed(range(L)):
                 dh.add_(dh_next[l])
@@ -159,6 +156,10 @@ class _LuongLSTM(torch.autograd.Function):
                     dh = dz[:, :H].mul_(masks[t, l - 1]) if masks is not None else dz[:, :H]
                 elif feeding:
                     d_feed = dz[:, :H]
+        # memory and keys: every step's outer products at once, [B, S, T] x [B, T, H]
+        top = Z[L - 1][1:, :, n[L - 1]:]  # h^top_t, [T, B, H]
+        d_memory = torch.bmm(A.permute(1, 2, 0), d_CH[:, :, :H].transpose(0, 1))
+        d_keys = torch.bmm(DS.permute(1, 2, 0), top.transpose(0, 1))
         order = _gate_order(H, Feat.device)
         rows = [dG[l].view(T * B, 4 * H) for l in range(L)]
         d_emb = (rows[0] @ W_emb).view(T, B, E).transpose(0, 1)

@@ -113,7 +113,7 @@ def test_length_budget_respected_and_unfinished_flagged(endless, counting):
         for hyp in hyps:
             assert not hyp.finished and len(hyp.tokens) == budget and hyp.attn.shape[0] == budget
             torch.testing.assert_close(hyp.norm_score, hyp.score / ((5 + budget) / 6) ** 0.6, rtol=1e-12, atol=0)
-    assert model.rows == [6, 6, 6, 3, 3, 3]  # B*K rows, then only the long sentence's K beams
+    assert model.rows == [2, 6, 6, 3, 3, 3]  # the first step once a sentence, B*K rows, then the long one's K
 
 
 def test_first_step_expands_beam_zero_only(trap):
@@ -143,5 +143,5 @@ def test_protocol_violation_is_reported(gru, batch):
             return log_probs, state, attn[:, :1]
 
     src, mask = batch
-    with pytest.raises(ValueError, match=r"decode_step must return attn \[N=18, \.\.\., S=7\], got \[18, 1\]"):
+    with pytest.raises(ValueError, match=r"decode_step must return attn \[N=6, \.\.\., S=7\], got \[6, 1\]"):
         beam_search(NoAttention(), src, mask, beam=3)
