@@ -194,9 +194,9 @@ class LuongLSTMStep:
 
     The weights are rearranged once per source batch (:meth:`RNNSeq2Seq.encode` builds one when
     gradients are off): the embeddings' share of layer 0's gates becomes a ``[V, 4H]`` table, so a step
-    looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; each layer's input and recurrent
-    weights form one matrix (one product a layer); the gates are in the ``[i, f, o, g]`` order with the
-    ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass it through
+    looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; the input's and the recurrent state's
+    shares are added into the same buffer (no concatenated inputs); the gates are in the ``[i, f, o, g]``
+    order with the ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass it through
     unchanged, shared by every row.
     """
 
@@ -209,9 +209,12 @@ class LuongLSTMStep:
         scale[3 * H:] = 2.0
         bias = [((b_ih[l] + b_hh[l])[order] * scale[:, 0]) for l in range(L)]
         self.emb_gates = torch.addmm(bias[0], embedding, (W_ih[0][:, :E][order] * scale).t())  # [V, 4H]
-        self.Wz_t = [(torch.cat([W_ih[l][:, E:] if l == 0 else W_ih[l], W_hh[l]], 1)[order] * scale).t()
-                     for l in range(L)]  # [in_l + H, 4H]
-        self.bias, self.W_c_t, self.H, self.input_feeding = bias, W_c.t(), H, input_feeding
+        # x^l's and h^l's shares of the gates as two products into one buffer (no concatenation a step)
+        self.W_x_t = [None if l == 0 and not input_feeding else ((W_ih[l][:, E:] if l == 0 else W_ih[l])[order]
+                                                                 * scale).t() for l in range(L)]  # [in_l, 4H]
+        self.W_h_t = [(W_hh[l][order] * scale).t() for l in range(L)]  # [H, 4H]
+        self.W_cc_t, self.W_ch_t = W_c[:, :H].t(), W_c[:, H:].t()  # [H, H] each: W_c [c; h] = W_cc c + W_ch h
+        self.bias, self.H, self.input_feeding = bias, H, input_feeding
         self.empty_sources = empty_sources  # some source has no real token (its attention must be zeroed)
 
     def __call__(self, tokens: Tensor, hidden: tuple[Tensor, ...], cell: tuple[Tensor, ...], feed: Tensor | None,
@@ -223,11 +226,12 @@ class LuongLSTMStep:
         H = self.H
         hiddens, cells, x = [], [], feed
         for l, (h, c) in enumerate(zip(hidden, cell, strict=True)):
-            z = torch.cat([x, h], 1) if x is not None else h
             if l == 0:
-                g = self.emb_gates.index_select(0, tokens).addmm_(z, self.Wz_t[0])
+                g = self.emb_gates.index_select(0, tokens).addmm_(h, self.W_h_t[0])
+                if x is not None:
+                    g.addmm_(x, self.W_x_t[0])
             else:
-                g = torch.addmm(self.bias[l], z, self.Wz_t[l])
+                g = torch.addmm(self.bias[l], h, self.W_h_t[l]).addmm_(x, self.W_x_t[l])
             g.sigmoid_()
             cand = g[:, 3 * H:].mul_(2.0).sub_(1.0)
             c = torch.addcmul(g[:, H:2 * H] * c, g[:, :H], cand)
@@ -241,5 +245,5 @@ class LuongLSTMStep:
         if self.empty_sources:
             attn.mul_(src_mask.unsqueeze(1))  # an empty source attends to nothing, as masked_softmax
         context = torch.bmm(attn, memory).view(N, H)  # [N, H]
-        features = torch.mm(torch.cat([context, x], 1), self.W_c_t).tanh_()
+        features = torch.mm(context, self.W_cc_t).addmm_(x, self.W_ch_t).tanh_()
         return features, tuple(hiddens), tuple(cells), attn.view(N, -1)
