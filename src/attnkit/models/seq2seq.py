@@ -224,7 +224,7 @@ class RNNSeq2Seq(nn.Module):
             features, hidden, cell, attn = state.step(tokens, state.hidden, state.cell, state.feed, state.memory,
                                                       state.keys, state.src_mask)
             state = replace(state, hidden=hidden, cell=cell, feed=features if self.input_feeding else None)
-            return F.log_softmax(self.generator(features), dim=-1), state, attn
+            return state.step.log_probs(features, self.generator.weight, self.generator.bias), state, attn
         features, state, attn = self._step(self.dropout(self.embed(tokens)), state)
         return F.log_softmax(self.generator(self.dropout(features)), dim=-1), state, attn
 
