@@ -19,7 +19,7 @@ applied to the keys once per source, outside): per target step ``t`` and layer `
     a_t = softmax(keys . h^top_t) over the real source positions;  c_t = a_t @ memory
     h~_t = tanh(W_c [c_t; h^top_t])
 
-``tests/test_fused_luong.py`` checks outputs and every gradient against the step-by-step path.
+``tests/unit/models/test_fused_luong.py`` checks outputs and every gradient against the step-by-step path.
 
 Legend: B batch, S source len, T target len, E embed dim, H decoder hidden, L layers.
 """
@@ -29,12 +29,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["luong_lstm_recurrence"]
+__all__ = ["LuongLSTMStep", "luong_lstm_recurrence"]
 
 
 def _gate_order(H: int, device: torch.device) -> Tensor:
-    """Rows ``[i, f, o, g]`` from PyTorch's ``[i, f, g, o]``: the three sigmoid gates side by side (one op).
-    Swapping two blocks is its own inverse, so the same index puts the gradients back."""
+    """Rows ``[i, f, o, g]`` from PyTorch's ``[i, f, g, o]``: the three sigmoid gates side by side and the
+    candidate last. Swapping two blocks is its own inverse, so the same index puts the gradients back."""
     r = torch.arange(4 * H, device=device)
     return torch.cat([r[:2 * H], r[3 * H:], r[2 * H:3 * H]])
 
