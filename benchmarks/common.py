@@ -47,6 +47,18 @@ def write_below_prose(path: Path, marker: str, command: str, table: str) -> None
     path.write_text(head + section + after, encoding="utf-8")
 
 
+def train_step(model, optimizer, batch, label_smoothing: float = 0.0) -> int:
+    """One step as the training loop takes it (loss, backward, clipping at 1.0, the optimiser); its target tokens."""
+    import torch
+
+    out = model.loss(batch, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    out.loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return out.ntokens
+
+
 def print_table(table: str, out: str | Path | None = None) -> None:
     """Print a results table and, with ``out``, write it to that file too."""
     print(table)

@@ -26,21 +26,15 @@ from pathlib import Path
 
 import torch
 
-from common import ROOT, print_table
+from common import ROOT, print_table, train_step
 
 CONFIG = ROOT / "benchmarks/peers/configs/attnkit_rnn.yaml"
 
 
 def _train(model, task, optimizer, batches) -> float:
     """Target tokens per second over ``batches``."""
-    start, tokens = time.perf_counter(), 0
-    for idx in batches:
-        out = model.loss(task.batch(idx))
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        tokens += out.ntokens
+    start = time.perf_counter()
+    tokens = sum(train_step(model, optimizer, task.batch(idx)) for idx in batches)
     return tokens / (time.perf_counter() - start)
 
 

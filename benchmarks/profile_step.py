@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch.profiler import profile
 
+from common import train_step
+
 
 def _train_steps(config_file: str, steps: int, rows: int) -> None:
     from attnkit.config import load_config
@@ -39,12 +41,7 @@ def _train_steps(config_file: str, steps: int, rows: int) -> None:
         batches = task.batches(0)
 
         def step(idx) -> int:
-            out = model.loss(task.batch(idx), label_smoothing=config.train.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            return out.ntokens
+            return train_step(model, optimizer, task.batch(idx), config.train.label_smoothing)
 
         for idx in batches[:5]:
             step(idx)

@@ -184,10 +184,10 @@ def beam_search(
     state = model.encode(src, src_mask)
     shared = bool(getattr(state, "beams_share_source", False))  # per-source leaves stay [B, ...]
     # The first step is the same for every beam of a sentence: take it once per sentence, then repeat.
-    first = model.decode_step(src.new_full((batch,), bos), state)  # [B, V], state, [B, S]
-    check_step(first[0], first[2], batch, src_len)
-    state = repeat_state(first[1], beam, per_source=not shared)  # leaves [B * K, ...]
-    first = (first[0].repeat_interleave(beam, 0), first[2].repeat_interleave(beam, 0))
+    log_probs, state, attn = model.decode_step(src.new_full((batch,), bos), state)  # [B, V], [B, S]
+    check_step(log_probs, attn, batch, src_len)
+    state = repeat_state(state, beam, per_source=not shared)  # leaves [B * K, ...]
+    log_probs, attn = log_probs.repeat_interleave(beam, 0), attn.repeat_interleave(beam, 0)  # [B * K, ...]
     scores = torch.zeros(batch, beam, device=src.device)  # [B, K]
     scores[:, 1:] = float("-inf")  # all beams start identical: only beam 0 may expand at the first step
     budget = max_lengths(src_mask, max_len_ratio, max_len_offset).to(src.device)  # [B]
@@ -201,9 +201,7 @@ def beam_search(
     )
     tokens = src.new_full((batch * beam,), bos)  # [N * K]
     for t in range(int(budget.max())):
-        if t == 0:
-            log_probs, attn = first
-        else:
+        if t:  # (step 0's outputs are the ones above)
             log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
             check_step(log_probs, attn, beams.scores.numel(), src_len)
         cand = _top_candidates(beams.scores, log_probs, beam)

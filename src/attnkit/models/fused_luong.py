@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["LuongLSTMStep", "luong_lstm_recurrence"]
+__all__ = ["LuongLSTMStep", "luong_lstm_recurrence", "vocab_log_probs"]
 
 
 def _gate_order(H: int, device: torch.device) -> Tensor:
@@ -37,6 +37,26 @@ def _gate_order(H: int, device: torch.device) -> Tensor:
     candidate last. Swapping two blocks is its own inverse, so the same index puts the gradients back."""
     r = torch.arange(4 * H, device=device)
     return torch.cat([r[:2 * H], r[3 * H:], r[2 * H:3 * H]])
+
+
+def _arranged(weights: list[Tensor], E: int, input_feeding: bool):
+    """The decoder weights as both passes use them: gate rows in :func:`_gate_order`, ``b_ih + b_hh`` summed.
+
+    Returns ``(W_emb [4H, E], W_x, W_h, bias, scale)``: per layer ``W_x [4H, in_l]`` (the input's share;
+    layer 0 without input feeding has none) and ``W_h [4H, H]``; ``bias`` per layer and ``scale [4H, 1]``
+    (1, and 2 on the candidate rows) already applied to ``bias`` only: tanh(x) = 2 sigmoid(2x) - 1, so with
+    the candidate rows doubled one sigmoid covers all four gates (a tanh of those columns alone, a strided
+    slice, costs more than the sigmoid of the whole row)."""
+    W_ih, W_hh, b_ih, b_hh = weights[0::4], weights[1::4], weights[2::4], weights[3::4]
+    H = W_hh[0].size(1)
+    order = _gate_order(H, W_hh[0].device)
+    scale = torch.ones(4 * H, 1, dtype=W_hh[0].dtype, device=W_hh[0].device)
+    scale[3 * H:] = 2.0
+    W_x = [None if l == 0 and not input_feeding else (W_ih[l][:, E:] if l == 0 else W_ih[l])[order]
+           for l in range(len(W_ih))]
+    W_h = [w[order] for w in W_hh]
+    bias = [(bi + bh)[order] * scale[:, 0] for bi, bh in zip(b_ih, b_hh, strict=True)]
+    return W_ih[0][:, :E][order], W_x, W_h, bias, scale
 
 
 class _LuongLSTM(torch.autograd.Function):
@@ -51,17 +71,10 @@ class _LuongLSTM(torch.autograd.Function):
         # None; h0, c0 [L, B, H]; W_c [H, 2H]; weights: (W_ih, W_hh, b_ih, b_hh) per layer.
         B, T, E = emb.shape
         L, H = h0.size(0), h0.size(2)
-        W_ih, W_hh, b_ih, b_hh = weights[0::4], weights[1::4], weights[2::4], weights[3::4]
-        order = _gate_order(H, emb.device)
         n = [H if input_feeding else 0] + [H] * (L - 1)  # width of x^l in Z[l] (layer 0: only the feed)
-        W_emb = W_ih[0][:, :E][order]  # [4H, E]
-        Wz = [torch.cat([W_ih[l][:, E:] if l == 0 else W_ih[l], W_hh[l]], 1)[order] for l in range(L)]
-        # tanh(x) = 2 sigmoid(2x) - 1: with the g rows doubled one sigmoid covers all four gates (a tanh of
-        # the g columns alone, a strided slice, costs more than the sigmoid of the whole row).
-        scale = torch.ones(4 * H, 1, dtype=emb.dtype, device=emb.device)
-        scale[3 * H:] = 2.0
+        W_emb, W_x, W_h, bias, scale = _arranged(list(weights), E, input_feeding)
+        Wz = [W_h[l] if W_x[l] is None else torch.cat([W_x[l], W_h[l]], 1) for l in range(L)]  # [4H, n_l + H]
         Wz_2g = [w * scale for w in Wz]
-        bias = [(b_ih[l] + b_hh[l])[order] * scale[:, 0] for l in range(L)]
         emb_rows = emb.transpose(0, 1).reshape(T * B, E)
         P = torch.addmm(bias[0], emb_rows, (W_emb * scale).t()).view(T, B, 4 * H)  # layer 0's gates from e_t
         new = emb.new_empty
@@ -196,23 +209,18 @@ class LuongLSTMStep:
     gradients are off): the embeddings' share of layer 0's gates becomes a ``[V, 4H]`` table, so a step
     looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; the input's and the recurrent state's
     shares are added into the same buffer (no concatenated inputs); the gates are in the ``[i, f, o, g]``
-    order with the ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass it through
-    unchanged, shared by every row.
+    order with the ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass
+    it through unchanged, shared by every row.
     """
 
     def __init__(self, embedding: Tensor, weights: list[Tensor], W_c: Tensor, input_feeding: bool,
                  empty_sources: bool = False) -> None:
-        W_ih, W_hh, b_ih, b_hh = weights[0::4], weights[1::4], weights[2::4], weights[3::4]
-        L, H, E = len(W_ih), W_hh[0].size(1), embedding.size(1)
-        order = _gate_order(H, embedding.device)
-        scale = torch.ones(4 * H, 1, dtype=embedding.dtype, device=embedding.device)
-        scale[3 * H:] = 2.0
-        bias = [((b_ih[l] + b_hh[l])[order] * scale[:, 0]) for l in range(L)]
-        self.emb_gates = torch.addmm(bias[0], embedding, (W_ih[0][:, :E][order] * scale).t())  # [V, 4H]
+        H = weights[1].size(1)
+        W_emb, W_x, W_h, bias, scale = _arranged(weights, embedding.size(1), input_feeding)
+        self.emb_gates = torch.addmm(bias[0], embedding, (W_emb * scale).t())  # [V, 4H]
         # x^l's and h^l's shares of the gates as two products into one buffer (no concatenation a step)
-        self.W_x_t = [None if l == 0 and not input_feeding else ((W_ih[l][:, E:] if l == 0 else W_ih[l])[order]
-                                                                 * scale).t() for l in range(L)]  # [in_l, 4H]
-        self.W_h_t = [(W_hh[l][order] * scale).t() for l in range(L)]  # [H, 4H]
+        self.W_x_t = [None if w is None else (w * scale).t() for w in W_x]  # [in_l, 4H]
+        self.W_h_t = [(w * scale).t() for w in W_h]  # [H, 4H]
         self.W_cc_t, self.W_ch_t = W_c[:, :H].t(), W_c[:, H:].t()  # [H, H] each: W_c [c; h] = W_cc c + W_ch h
         self.bias, self.H, self.input_feeding = bias, H, input_feeding
         self.empty_sources = empty_sources  # some source has no real token (its attention must be zeroed)
@@ -248,13 +256,13 @@ class LuongLSTMStep:
         features = torch.mm(context, self.W_cc_t).addmm_(x, self.W_ch_t).tanh_()
         return features, tuple(hiddens), tuple(cells), attn.view(N, -1)
 
-    @staticmethod
-    def log_probs(features: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-        """``log_softmax(features W^T + b)`` ``[N, V]``. Below 16 words (one AVX-512 vector) the CPU's
-        softmax over the last dimension is a scalar loop, 6x slower than over 16: the logits are then
-        made ``[V, N]`` and normalised along dim 0 (measured for V = 14, the ISO dates)."""
-        if weight.size(0) >= 16 or features.device.type != "cpu":
-            return torch.log_softmax(torch.nn.functional.linear(features, weight, bias), dim=-1)
-        logits = weight @ features.t() if bias is None else torch.addmm(bias.unsqueeze(1), weight, features.t())
-        return logits.log_softmax(0).t().contiguous()
 
+def vocab_log_probs(features: Tensor, generator: torch.nn.Linear) -> Tensor:
+    """``log_softmax(generator(features))`` ``[N, V]``. Below 16 words (one AVX-512 vector) the CPU's
+    softmax over the last dimension is a scalar loop, 6x slower than over 16: the logits are then made
+    ``[V, N]`` and normalised along dim 0 (measured for V = 14, the ISO dates)."""
+    weight, bias = generator.weight, generator.bias
+    if weight.size(0) >= 16 or features.device.type != "cpu":
+        return torch.log_softmax(generator(features), dim=-1)
+    logits = weight @ features.t() if bias is None else torch.addmm(bias.unsqueeze(1), weight, features.t())
+    return logits.log_softmax(0).t().contiguous()

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from attnkit.attention import Attention, Dropout, apply_mask, dropout_mask
 from attnkit.attention.scores import DotScore, GeneralScore
-from attnkit.models.fused_luong import LuongLSTMStep, luong_lstm_recurrence
+from attnkit.models.fused_luong import LuongLSTMStep, luong_lstm_recurrence, vocab_log_probs
 from attnkit.models.registry import register_model
 
 __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_attention_terms",
@@ -156,8 +156,9 @@ class RNNSeq2Seq(nn.Module):
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
         self.kind, self.cell_kind, self.pad_id = decoder, cell, pad_id
-        # Teacher forcing through the one-node recurrence where it applies (Luong, LSTM, dot/general);
-        # False steps the decoder with autograd instead (the same numbers, the reference for its tests).
+        # Teacher forcing through the one-node recurrence, and inference through its step, where they apply
+        # (Luong, LSTM, dot/general); False steps the decoder cell by cell instead (the same numbers, the
+        # reference for their tests).
         self.fused = True
         self.input_feeding = input_feeding and decoder == "luong"
         self.num_layers, self.hidden_dim = decoder_layers, hidden_dim
@@ -224,21 +225,21 @@ class RNNSeq2Seq(nn.Module):
             features, hidden, cell, attn = state.step(tokens, state.hidden, state.cell, state.feed, state.memory,
                                                       state.keys, state.src_mask)
             state = replace(state, hidden=hidden, cell=cell, feed=features if self.input_feeding else None)
-            return state.step.log_probs(features, self.generator.weight, self.generator.bias), state, attn
+            return vocab_log_probs(features, self.generator), state, attn
         features, state, attn = self._step(self.dropout(self.embed(tokens)), state)
-        return F.log_softmax(self.generator(self.dropout(features)), dim=-1), state, attn
+        return vocab_log_probs(self.dropout(features), self.generator), state, attn
 
     def _rnn(self, x: Tensor, state: RNNState, masks: Tensor | None = None) -> tuple[Tensor, RNNState]:
         """One time step of the stacked decoder RNN, cell by cell with ``self.rnn``'s weights (a one-step
         call of the fused ``nn.LSTM`` costs more in overhead than the step computes). ``masks [L-1, B, Hd]``:
         this step's dropout masks between layers (drawn for all steps by :meth:`forward`)."""
-        rnn, hiddens, cells = self.rnn, [], []
+        rnn, hiddens, cells, all_weights = self.rnn, [], [], self._rnn_weights()
         for layer in range(rnn.num_layers):
             if layer and masks is not None:
                 x = apply_mask(x, masks[layer - 1])
             elif layer and self.training and rnn.dropout:
                 x = self.dropout_between(x)
-            weights = [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            weights = all_weights[4 * layer:4 * layer + 4]
             if state.cell is not None:
                 h, c = torch.lstm_cell(x, (state.hidden[layer], state.cell[layer]), *weights)
                 cells.append(c)
