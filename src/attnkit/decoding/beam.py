@@ -39,6 +39,7 @@ class _Beams:
     sentence: Tensor  # [N] index of the sentence in the caller's batch
     budget: Tensor  # [N] max steps of that sentence
     n_finished: Tensor  # [N] finished hypotheses so far
+    best_finished: Tensor  # [N] best norm_score among them (-inf before the first)
     scores: Tensor  # [N, K] total log-probability of each live beam
     tokens: Tensor  # [N, K, t] generated ids of each live beam
     attn: Tensor | None  # [N, K, t, S] attention rows of each live beam (None before the first step)
@@ -104,7 +105,18 @@ def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context,
         if beams.attn is not None:
             rows = torch.cat([beams.attn[n, b], rows], dim=1)  # [F, t + 1, ..., S]
         ctx.add_many(beams.sentence[n], beams.tokens[n, b], rows, cand.scores[n, j], True)
+        norm = cand.scores[n, j] / gnmt_length_penalty(rows.size(1), ctx.alpha)  # [F]
+        beams.best_finished = beams.best_finished.scatter_reduce(0, n, norm.to(beams.best_finished.dtype), "amax")
     return final.sum(dim=1)  # [N]
+
+
+def _settled(beams: _Beams, steps: int, alpha: float) -> Tensor:
+    """``[N]``: no live beam can still end above the best finished hypothesis. A live path's log-probability
+    only falls as it grows, so its best possible ``norm_score`` is its score over the largest length
+    penalty it can still reach (it ends at ``steps + 1`` tokens at the earliest, at its budget at the latest)."""
+    lp = torch.maximum(((5.0 + beams.budget.to(beams.scores.dtype)) / 6.0) ** alpha,
+                       torch.full_like(beams.scores[:, 0], gnmt_length_penalty(steps + 1, alpha)))  # [N]
+    return beams.best_finished >= beams.scores.max(dim=1).values / lp
 
 
 def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[_Beams, Tensor]:
@@ -120,7 +132,7 @@ def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[
     tokens = torch.cat([beams.tokens[rows, back], token.unsqueeze(-1)], dim=2)  # [N, K, t + 1]
     step_attn = attn.view(n, k, *attn.shape[1:])[rows, back].unsqueeze(2)  # [N, K, 1, ..., S]
     hist = step_attn if beams.attn is None else torch.cat([beams.attn[rows, back], step_attn], dim=2)  # [N, K, t+1, S]
-    new = _Beams(beams.sentence, beams.budget, beams.n_finished, scores, tokens, hist)
+    new = _Beams(beams.sentence, beams.budget, beams.n_finished, beams.best_finished, scores, tokens, hist)
     return new, back
 
 
@@ -195,6 +207,7 @@ def beam_search(
         torch.arange(batch, device=src.device),
         budget,
         torch.zeros_like(budget),
+        torch.full((batch,), float("-inf"), device=src.device),
         scores,
         src.new_zeros((batch, beam, 0)),
         None,
@@ -207,7 +220,13 @@ def beam_search(
         cand = _top_candidates(beams.scores, log_probs, beam)
         beams.n_finished = beams.n_finished + _finalise_eos(beams, cand, attn, ctx, eos)
         beams, back = _advance(beams, cand, attn, eos)
-        done = (beams.n_finished >= beam) | (t + 1 >= beams.budget)  # [N]
+        # K finished hypotheses end a sentence once no live beam can beat the best of them (beam 1: at once,
+        # as greedy search does): stopping at K finished alone loses a live path that had not yet ended
+        # when K worse ones took an early EOS.
+        finished = beams.n_finished >= beam
+        if beam > 1:
+            finished &= _settled(beams, t + 1, length_penalty)
+        done = finished | (t + 1 >= beams.budget)  # [N]
         _finalise_unfinished(beams, done, ctx)
         keep = (~done).nonzero().squeeze(1)  # [N']
         if keep.numel() == 0:

@@ -116,6 +116,18 @@ def test_length_budget_respected_and_unfinished_flagged(endless, counting):
     assert model.rows == [2, 6, 6, 3, 3, 3]  # the first step once a sentence, B*K rows, then the long one's K
 
 
+def test_k_early_endings_do_not_end_a_sentence_a_live_beam_can_still_beat(table_model):
+    # Step 0 finishes EOS (0.002) and step 1 B-EOS (0.998 * 0.002): K = 2 finished hypotheses, both
+    # ranked within the top K only because the second beam is weak, while B A ... (0.998 * 0.996 * 0.5
+    # with EOS next) is still live and far more probable.
+    model = table_model({BOS: {B: 0.998, EOS: 0.002}, B: {A: 0.996, EOS: 0.002, B: 0.002}, A: {EOS: 0.5, A: 0.5}})
+    src = torch.tensor([[5]])
+    [[best]] = beam_search(model, src, torch.ones_like(src, dtype=torch.bool), beam=2, length_penalty=0.0,
+                           max_len_ratio=1.0, max_len_offset=4)
+    assert best.tokens == [B, A] and best.finished
+    torch.testing.assert_close(best.score, math.log(0.998 * 0.996 * 0.5), rtol=1e-4, atol=0)  # table floor 1e-6
+
+
 def test_first_step_expands_beam_zero_only(trap):
     # V = 5 < 2K: without the -inf start, the K identical beams would yield K copies of each hypothesis
     src = torch.tensor([[5]])
