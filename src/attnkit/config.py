@@ -127,8 +127,8 @@ class DataConfig(_Section):
         return self
 
 
-RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "embed_dim", "hidden_dim", "attention_dim",
-                      "encoder_layers", "decoder_layers", "dropout", "tie_embeddings"})
+RNN_KEYS = frozenset({"cell", "decoder", "score", "input_feeding", "readout", "embed_dim", "hidden_dim",
+                      "attention_dim", "encoder_layers", "decoder_layers", "dropout", "tie_embeddings"})
 TRANSFORMER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "decoder_layers", "dropout",
                               "norm_first", "positions", "max_positions", "share_embeddings", "tie_embeddings",
                               "align_layer", "attention_dropout"})
@@ -177,6 +177,10 @@ class ModelConfig(_Section):
     decoder: Literal["bahdanau", "luong", "none"] = "bahdanau"
     score: Literal["additive", "dot", "general", "concat"] = "additive"
     input_feeding: bool = True  # luong only
+    readout: Literal["state", "context"] = Field("state", description=(
+        "bahdanau: what the output layer reads besides the attention context and the previous token. "
+        "state = the new decoder state too; context = not the state, so every prediction has to come "
+        "through the attention (sharper alignments; docs/alignment.md)"))
     hidden_dim: int = Field(128, gt=0)
     attention_dim: int | None = Field(None, gt=0, description="A of additive/concat scores; default hidden_dim")
     # transformer
@@ -243,6 +247,9 @@ class ModelConfig(_Section):
             raise ValueError(f"model.score={self.score} cannot be a co-attention affinity; choose dot or general")
         if any(c <= 0 for c in self.channels):
             raise ValueError(f"model.channels must all be positive, got {list(self.channels)}")
+        if self.family == "rnn" and self.readout != "state" and self.decoder != "bahdanau":
+            raise ValueError(f"model.readout={self.readout} applies to decoder 'bahdanau' only, not "
+                             f"'{self.decoder}'; drop model.readout or set model.decoder=bahdanau")
         if self.family in ("transformer", "classifier") and self.embed_dim % self.num_heads:
             raise ValueError(f"model.embed_dim={self.embed_dim} must be divisible by model.num_heads={self.num_heads}")
         return self

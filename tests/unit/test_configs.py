@@ -80,3 +80,13 @@ def test_vision_keys_are_checked(raw, message):
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         validate_config(raw)
+
+
+def test_readout_is_checked_against_the_decoder():
+    from attnkit.config import validate_config
+
+    assert validate_config({"model": {"readout": "context"}}).model.builder_kwargs()["readout"] == "context"
+    with pytest.raises(ConfigError, match=re.escape("model.readout=context applies to decoder 'bahdanau' only")):
+        validate_config({"model": {"decoder": "luong", "readout": "context"}})
+    with pytest.raises(ConfigError, match=r"model\.readout"):
+        validate_config({"model": {"family": "transformer", "readout": "context"}})

@@ -48,6 +48,7 @@ __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "ad
            "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
 
 DECODERS = ("bahdanau", "luong", "none")
+READOUTS = ("state", "context")  # what the Bahdanau output layer reads besides c_i and y_{i-1}
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 # Attention weights are floored before the log of the guided-alignment loss: a gold cell whose weight
 # underflowed to 0 then costs -log(1e-12) ~ 27.6 instead of infinity (and passes no gradient).
@@ -148,14 +149,22 @@ class RNNSeq2Seq(nn.Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, *, decoder: str = "bahdanau", cell: str = "gru",
                  score: str = "additive", embed_dim: int = 64, hidden_dim: int = 128,
                  attention_dim: int | None = None, encoder_layers: int = 1, decoder_layers: int = 1,
-                 dropout: float = 0.1, input_feeding: bool = True, tie_embeddings: bool = False,
-                 pad_id: int = 0) -> None:
+                 dropout: float = 0.1, input_feeding: bool = True, readout: str = "state",
+                 tie_embeddings: bool = False, pad_id: int = 0) -> None:
         super().__init__()
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
+        if readout not in READOUTS:
+            raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
+        if readout != "state" and decoder != "bahdanau":
+            raise ValueError(f"readout={readout!r} applies to the bahdanau decoder only, not {decoder!r}")
         self.kind, self.cell_kind, self.pad_id = decoder, cell, pad_id
+        # The Bahdanau output layer reads [s_i, c_i, y_{i-1}] ("state") or [c_i, y_{i-1}] ("context"): without
+        # the state, which carries what earlier contexts said, each token has to be read through this step's
+        # attention.
+        self.readout_state = readout == "state"
         # Teacher forcing through the one-node recurrence, and inference through its step, where they apply
         # (Luong, LSTM, dot/general); False steps the decoder cell by cell instead (the same numbers, the
         # reference for their tests).
@@ -181,7 +190,7 @@ class RNNSeq2Seq(nn.Module):
     def _build_attention_and_output(self, decoder, score, dm, embed_dim, hidden_dim, attention_dim) -> None:
         if decoder == "bahdanau":
             self.attention = Attention(score, hidden_dim, dm, attention_dim or hidden_dim)
-            self.readout = nn.Linear(hidden_dim + dm + embed_dim, embed_dim)
+            self.readout = nn.Linear((hidden_dim if self.readout_state else 0) + dm + embed_dim, embed_dim)
         elif decoder == "luong":
             # Keys/values projected to Hd so dot scores are defined (Luong's h_s and h_t share a size).
             self.memory_proj = nn.Linear(dm, hidden_dim, bias=False)
@@ -263,8 +272,8 @@ class RNNSeq2Seq(nn.Module):
         if self.kind == "bahdanau":
             context, attn = self._attend(state.hidden[-1], state)  # query: s_{i-1}
             out, state = self._rnn(torch.cat([emb, context], -1), state, masks)
-            readout = torch.tanh(self.readout(torch.cat([out, context, emb], -1)))
-            return readout, state, attn
+            parts = [out, context, emb] if self.readout_state else [context, emb]
+            return torch.tanh(self.readout(torch.cat(parts, -1))), state, attn
         if self.kind == "luong":
             x = torch.cat([emb, state.feed], -1) if self.input_feeding else emb
             out, state = self._rnn(x, state, masks)
