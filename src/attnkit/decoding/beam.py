@@ -24,10 +24,11 @@ from attnkit.decoding.state import repeat_state, select_beams, select_state
 __all__ = ["beam_search", "gnmt_length_penalty"]
 
 
-def gnmt_length_penalty(length: int, alpha: float) -> float:
+def gnmt_length_penalty(length: int | Tensor, alpha: float) -> float | Tensor:
     """GNMT length penalty ``lp(Y) = ((5 + |Y|) / 6) ** alpha`` (Wu et al. 2016, eq. 14).
 
-    ``|Y|`` counts the generated tokens, EOS included; ``alpha = 0`` turns the penalty off.
+    ``|Y|`` counts the generated tokens, EOS included (a float tensor of lengths gives a tensor of
+    penalties); ``alpha = 0`` turns the penalty off.
     """
     return ((5.0 + length) / 6.0) ** alpha
 
@@ -114,8 +115,8 @@ def _settled(beams: _Beams, steps: int, alpha: float) -> Tensor:
     """``[N]``: no live beam can still end above the best finished hypothesis. A live path's log-probability
     only falls as it grows, so its best possible ``norm_score`` is its score over the largest length
     penalty it can still reach (it ends at ``steps + 1`` tokens at the earliest, at its budget at the latest)."""
-    lp = torch.maximum(((5.0 + beams.budget.to(beams.scores.dtype)) / 6.0) ** alpha,
-                       torch.full_like(beams.scores[:, 0], gnmt_length_penalty(steps + 1, alpha)))  # [N]
+    lp = gnmt_length_penalty(beams.budget.to(beams.scores.dtype), alpha).clamp(
+        min=gnmt_length_penalty(steps + 1, alpha))  # [N]
     return beams.best_finished >= beams.scores.max(dim=1).values / lp
 
 
