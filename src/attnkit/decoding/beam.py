@@ -40,7 +40,7 @@ class _Beams:
     sentence: Tensor  # [N] index of the sentence in the caller's batch
     budget: Tensor  # [N] max steps of that sentence
     n_finished: Tensor  # [N] finished hypotheses so far
-    best_finished: Tensor  # [N] best norm_score among them (-inf before the first)
+    best_finished: Tensor  # [N, M] the M = n_best best norm_scores among them, best first (-inf until found)
     scores: Tensor  # [N, K] total log-probability of each live beam
     tokens: Tensor  # [N, K, t] generated ids of each live beam
     attn: Tensor | None  # [N, K, t, S] attention rows of each live beam (None before the first step)
@@ -106,18 +106,20 @@ def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context,
         if beams.attn is not None:
             rows = torch.cat([beams.attn[n, b], rows], dim=1)  # [F, t + 1, ..., S]
         ctx.add_many(beams.sentence[n], beams.tokens[n, b], rows, cand.scores[n, j], True)
-        norm = cand.scores[n, j] / gnmt_length_penalty(rows.size(1), ctx.alpha)  # [F]
-        beams.best_finished = beams.best_finished.scatter_reduce(0, n, norm.to(beams.best_finished.dtype), "amax")
+        norm = (cand.scores[:, :k] / gnmt_length_penalty(rows.size(1), ctx.alpha)).masked_fill(~final, float("-inf"))
+        best = torch.cat([beams.best_finished, norm.to(beams.best_finished.dtype)], dim=1)  # [N, M + K]
+        beams.best_finished = best.topk(beams.best_finished.size(1), dim=1).values  # [N, M]
     return final.sum(dim=1)  # [N]
 
 
 def _settled(beams: _Beams, steps: int, alpha: float) -> Tensor:
-    """``[N]``: no live beam can still end above the best finished hypothesis. A live path's log-probability
-    only falls as it grows, so its best possible ``norm_score`` is its score over the largest length
-    penalty it can still reach (it ends at ``steps + 1`` tokens at the earliest, at its budget at the latest)."""
+    """``[N]``: no live beam can still end above the n_best-th best finished hypothesis, so the sentence's
+    n-best list is final. A live path's log-probability only falls as it grows, so its best possible
+    ``norm_score`` is its score over the largest length penalty it can still reach (it ends at ``steps + 1``
+    tokens at the earliest, at its budget at the latest)."""
     lp = gnmt_length_penalty(beams.budget.to(beams.scores.dtype), alpha).clamp(
         min=gnmt_length_penalty(steps + 1, alpha))  # [N]
-    return beams.best_finished >= beams.scores.max(dim=1).values / lp
+    return beams.best_finished[:, -1] >= beams.scores.max(dim=1).values / lp
 
 
 def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[_Beams, Tensor]:
@@ -137,14 +139,15 @@ def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[
     return new, back
 
 
-def _finalise_unfinished(beams: _Beams, done: Tensor, ctx: _Context) -> None:
-    """Sentences that ran out of steps before K finished hypotheses keep their live beams, unfinished.
+def _finalise_unfinished(beams: _Beams, cut: Tensor, ctx: _Context) -> None:
+    """Sentences that ran out of steps (``cut [N]``) before K finished hypotheses keep their live beams,
+    unfinished.
 
     Beams at ``-inf`` (never really started) are skipped, except the best one of a sentence that has
     nothing else, so that every sentence returns at least one hypothesis.
     """
     k = beams.scores.size(1)
-    cut = done & (beams.n_finished < k)  # [N]
+    cut = cut & (beams.n_finished < k)  # [N]
     if not bool(cut.any()):
         return
     assert beams.attn is not None
@@ -180,9 +183,11 @@ def beam_search(
     """Beam search (Sutskever et al. 2014; Wu et al. 2016, sec. 7) for a whole batch at once.
 
     Finished hypotheses are ranked by ``score / lp(Y)`` with the GNMT length penalty
-    ``lp(Y) = ((5 + |Y|) / 6) ** length_penalty`` (Wu et al. 2016, eq. 14). A sentence stops when it has
-    ``beam`` finished hypotheses, or at ``ceil(src_len * max_len_ratio) + max_len_offset`` steps, when its
-    live beams are kept as unfinished hypotheses. ``beam=1`` is exactly :func:`greedy_search`.
+    ``lp(Y) = ((5 + |Y|) / 6) ** length_penalty`` (Wu et al. 2016, eq. 14). A sentence stops as soon as
+    it has ``n_best`` finished hypotheses that no live beam can still beat (a live path's score only falls
+    as it grows, so this is exact: stopping changes no result), or at ``ceil(src_len * max_len_ratio) +
+    max_len_offset`` steps; there, if fewer than ``beam`` have finished, its live beams are kept as
+    unfinished hypotheses. ``beam=1`` is exactly :func:`greedy_search`.
 
     Shapes:
         src ``[B, S]`` long, src_mask ``[B, S]`` bool (True = real token).
@@ -208,7 +213,7 @@ def beam_search(
         torch.arange(batch, device=src.device),
         budget,
         torch.zeros_like(budget),
-        torch.full((batch,), float("-inf"), device=src.device),
+        torch.full((batch, n_best), float("-inf"), device=src.device),
         scores,
         src.new_zeros((batch, beam, 0)),
         None,
@@ -221,14 +226,15 @@ def beam_search(
         cand = _top_candidates(beams.scores, log_probs, beam)
         beams.n_finished = beams.n_finished + _finalise_eos(beams, cand, attn, ctx, eos)
         beams, back = _advance(beams, cand, attn, eos)
-        # K finished hypotheses end a sentence once no live beam can beat the best of them (beam 1: at once,
-        # as greedy search does): stopping at K finished alone loses a live path that had not yet ended
-        # when K worse ones took an early EOS.
-        finished = beams.n_finished >= beam
+        # A sentence ends once no live beam can still beat its n_best-th finished hypothesis (beam 1: at its
+        # first EOS, as greedy search does). Stopping at K finished ones instead would lose a live path that
+        # had not yet ended when K worse ones took an early EOS, and would keep decoding a sentence whose
+        # best hypothesis is already known while weak beams wander on.
+        finished = beams.n_finished >= (n_best if beam > 1 else 1)
         if beam > 1:
             finished &= _settled(beams, t + 1, length_penalty)
         done = finished | (t + 1 >= beams.budget)  # [N]
-        _finalise_unfinished(beams, done, ctx)
+        _finalise_unfinished(beams, done & ~finished, ctx)
         keep = (~done).nonzero().squeeze(1)  # [N']
         if keep.numel() == 0:
             break

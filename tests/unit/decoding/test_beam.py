@@ -128,6 +128,32 @@ def test_k_early_endings_do_not_end_a_sentence_a_live_beam_can_still_beat(table_
     torch.testing.assert_close(best.score, math.log(0.998 * 0.996 * 0.5), rtol=1e-4, atol=0)  # table floor 1e-6
 
 
+def test_a_sentence_stops_once_its_best_ending_cannot_be_beaten(table_model, counting):
+    # A then EOS (0.9 * 0.99) finishes at step 1 above every live path; the other beam (B ...) never ends.
+    # Waiting for K = 2 finished hypotheses would decode to the budget; the n-best list of 1 is final at once.
+    model = counting(table_model({BOS: {A: 0.9, B: 0.1}, A: {EOS: 0.99, A: 0.01}, B: {B: 1.0}}))
+    src = torch.tensor([[5, 6, 7]])
+    mask = torch.ones_like(src, dtype=torch.bool)
+    [[best]] = beam_search(model, src, mask, beam=2, length_penalty=0.6, max_len_offset=10)
+    assert best.tokens == [A] and best.finished
+    assert model.rows == [1, 2]  # two steps, not the 16-step budget
+    model.rows.clear()
+    both = beam_search(model, src, mask, beam=2, n_best=2, length_penalty=0.6, max_len_offset=10)[0]
+    assert both[0].tokens == [A] and len(model.rows) == 16  # the second of 2 never finishes
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+def test_stopping_early_changes_no_result(gru, batch, alpha):
+    # n_best = 1 may stop a sentence before K hypotheses finished; its best must be the one a search that
+    # goes on (n_best = K) finds
+    src, mask = batch
+    one = beam_search(gru, src, mask, beam=4, length_penalty=alpha, max_len_ratio=2.0, max_len_offset=4)
+    full = beam_search(gru, src, mask, beam=4, n_best=4, length_penalty=alpha, max_len_ratio=2.0, max_len_offset=4)
+    for (got,), want in zip(one, full, strict=True):
+        assert got.tokens == want[0].tokens and got.finished == want[0].finished
+        torch.testing.assert_close(got.norm_score, want[0].norm_score, **TOL)
+
+
 def test_first_step_expands_beam_zero_only(trap):
     # V = 5 < 2K: without the -inf start, the K identical beams would yield K copies of each hypothesis
     src = torch.tensor([[5]])
