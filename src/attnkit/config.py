@@ -139,7 +139,7 @@ CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers
                              "positions", "max_positions", "pooling", "attention_dropout"}) | WORD_VECTOR_KEYS
 MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"}) | WORD_VECTOR_KEYS
 _DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
-                           "doubly_stochastic", "entropy_bonus", "dropout"})
+                           "doubly_stochastic", "entropy_bonus", "dropout", "readout"})
 CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
 VIDEO_CAPTIONER_KEYS = _DECODER_KEYS | {"frame_pool", "frame_motion", "frame_difference"}
 RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std", "glimpse_net"})
@@ -178,9 +178,9 @@ class ModelConfig(_Section):
     score: Literal["additive", "dot", "general", "concat"] = "additive"
     input_feeding: bool = True  # luong only
     readout: Literal["state", "context"] = Field("state", description=(
-        "bahdanau: what the output layer reads besides the attention context and the previous token. "
-        "state = the new decoder state too; context = not the state, so every prediction has to come "
-        "through the attention (sharper alignments; docs/alignment.md)"))
+        "rnn (bahdanau decoder), captioner, video_captioner: what the output layer reads besides the "
+        "attention context and the previous token. state = the new decoder state too; context = not the "
+        "state, so every prediction has to come through the attention (sharper alignments; docs/alignment.md)"))
     hidden_dim: int = Field(128, gt=0)
     attention_dim: int | None = Field(None, gt=0, description="A of additive/concat scores; default hidden_dim")
     # transformer

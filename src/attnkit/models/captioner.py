@@ -57,7 +57,7 @@ from torch import Tensor, nn
 
 from attnkit.attention import Attention, Dropout, HardAttention
 from attnkit.models.registry import register_model
-from attnkit.models.seq2seq import LossOutput, sequence_loss
+from attnkit.models.seq2seq import READOUTS, LossOutput, sequence_loss
 from attnkit.models.vision import SmallCNN
 
 __all__ = [
@@ -132,6 +132,10 @@ class AttentionLSTMDecoder(nn.Module):
         baseline_decay: decay of the moving-average reward baseline (hard attention only).
         mc_samples: hard attention, eval-mode ``loss`` only: 0 = expected context, ``M`` = average over
             ``M`` sampled paths (see the module docstring).
+        readout: what the deep output layer reads besides ``E y_{t-1}``: ``state`` = ``h_t`` and ``z_t``
+            (eq. 7); ``context`` = ``z_t`` only, so a word cannot be written from what earlier steps left in
+            the state and has to come through this step's attention (as ``readout`` of
+            :class:`~attnkit.models.seq2seq.RNNSeq2Seq`).
 
     Shapes:
         :meth:`start`: features ``[B, R, D]``, mask ``[B, R]`` -> :class:`CaptionState`;
@@ -142,8 +146,10 @@ class AttentionLSTMDecoder(nn.Module):
     def __init__(self, vocab_size: int, feature_dim: int, *, embed_dim: int = 64, hidden_dim: int = 256,
                  attention_dim: int = 128, attention: str = "soft", doubly_stochastic: float = 1.0,
                  entropy_bonus: float = 0.01, baseline_decay: float = 0.9, mc_samples: int = 0,
-                 dropout: float = 0.1, pad_id: int = 0) -> None:
+                 dropout: float = 0.1, readout: str = "state", pad_id: int = 0) -> None:
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
         if attention not in ATTENTIONS:
             raise ValueError(f"unknown attention {attention!r}; choose one of {', '.join(ATTENTIONS)}")
         if not 0.0 <= baseline_decay < 1.0 or doubly_stochastic < 0 or entropy_bonus < 0 or mc_samples < 0:
@@ -160,8 +166,8 @@ class AttentionLSTMDecoder(nn.Module):
         self.attention = attention_cls("additive", hidden_dim, feature_dim, attention_dim)
         self.f_beta = nn.Linear(hidden_dim, 1)  # the scalar gate of section 4.2.1
         self.lstm = nn.LSTMCell(embed_dim + feature_dim, hidden_dim)
-        self.L_h = nn.Linear(hidden_dim, embed_dim)
-        self.L_z = nn.Linear(feature_dim, embed_dim, bias=False)
+        self.L_h = nn.Linear(hidden_dim, embed_dim) if readout == "state" else None
+        self.L_z = nn.Linear(feature_dim, embed_dim, bias=readout != "state")
         self.L_o = nn.Linear(embed_dim, vocab_size)
         self.dropout = Dropout(dropout)
         self.register_buffer("reward_baseline", torch.zeros(()))
@@ -212,8 +218,9 @@ class AttentionLSTMDecoder(nn.Module):
         return replace(state, hidden=h, cell=c), z, attn, log_prob, entropy
 
     def _readout(self, emb: Tensor, h: Tensor, z: Tensor) -> Tensor:
-        """Deep output layer (eq. 7): logits ``[..., V]`` from ``E y_{t-1}``, ``h_t``, ``z_t``."""
-        return self.L_o(self.dropout(torch.tanh(emb + self.L_h(self.dropout(h)) + self.L_z(z))))
+        """Deep output layer (eq. 7): logits ``[..., V]`` from ``E y_{t-1}``, ``h_t`` (state readout), ``z_t``."""
+        pre = emb + self.L_z(z) if self.L_h is None else emb + self.L_h(self.dropout(h)) + self.L_z(z)
+        return self.L_o(self.dropout(torch.tanh(pre)))
 
     # ------------------------------------------------------------------ training
     def forward(self, state: CaptionState, tgt_in: Tensor, *, sample: bool | None = None) -> CaptionOutput:
@@ -390,13 +397,13 @@ def captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[int] =
               convs_per_block: int = 1, embed_dim: int = 64, hidden_dim: int = 256, attention_dim: int = 128,
               attention: str = "soft", doubly_stochastic: float = 1.0, entropy_bonus: float = 0.01,
               baseline_decay: float = 0.9, mc_samples: int = 0, dropout: float = 0.1, region_positions: bool = False,
-              pad_id: int = 0) -> ImageCaptioner:
+              readout: str = "state", pad_id: int = 0) -> ImageCaptioner:
     """Build a Show, Attend and Tell captioner (``attention`` = ``soft`` or ``hard``); ``region_positions``
     adds :class:`RegionPositions` to the region features."""
     encoder = SmallCNN(in_channels, tuple(channels), convs_per_block=convs_per_block)
     decoder = AttentionLSTMDecoder(
         tgt_vocab, encoder.out_dim, embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim,
         attention=attention, doubly_stochastic=doubly_stochastic, entropy_bonus=entropy_bonus,
-        baseline_decay=baseline_decay, mc_samples=mc_samples, dropout=dropout, pad_id=pad_id)
+        baseline_decay=baseline_decay, mc_samples=mc_samples, dropout=dropout, readout=readout, pad_id=pad_id)
     return ImageCaptioner(encoder=encoder, decoder=decoder, dropout=dropout,
                           positions=RegionPositions(encoder.out_dim) if region_positions else None)

@@ -48,7 +48,7 @@ __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "ad
            "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
 
 DECODERS = ("bahdanau", "luong", "none")
-READOUTS = ("state", "context")  # what the Bahdanau output layer reads besides c_i and y_{i-1}
+READOUTS = ("state", "context")  # what an output layer reads besides the context and y_{i-1}: + the state, or not
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 # Attention weights are floored before the log of the guided-alignment loss: a gold cell whose weight
 # underflowed to 0 then costs -log(1e-12) ~ 27.6 instead of infinity (and passes no gradient).

@@ -139,7 +139,7 @@ def video_captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[
                     attention_dim: int = 128, attention: str = "soft", doubly_stochastic: float = 1.0,
                     entropy_bonus: float = 0.01, baseline_decay: float = 0.9, mc_samples: int = 0,
                     dropout: float = 0.1, frame_pool: str = "mean", frame_motion: bool = False,
-                    frame_difference: bool = False, pad_id: int = 0) -> VideoCaptioner:
+                    frame_difference: bool = False, readout: str = "state", pad_id: int = 0) -> VideoCaptioner:
     """Build a temporal-attention video captioner (``frame_pool``, ``frame_motion``, ``frame_difference``:
     see :class:`FrameEncoder`; ``in_channels`` are the frames' own)."""
     cnn_channels = in_channels * (2 if frame_difference else 1)
@@ -148,5 +148,5 @@ def video_captioner(tgt_vocab: int, *, in_channels: int = 1, channels: Sequence[
     decoder = AttentionLSTMDecoder(
         tgt_vocab, encoder.out_dim, embed_dim=embed_dim, hidden_dim=hidden_dim, attention_dim=attention_dim,
         attention=attention, doubly_stochastic=doubly_stochastic, entropy_bonus=entropy_bonus,
-        baseline_decay=baseline_decay, mc_samples=mc_samples, dropout=dropout, pad_id=pad_id)
+        baseline_decay=baseline_decay, mc_samples=mc_samples, dropout=dropout, readout=readout, pad_id=pad_id)
     return VideoCaptioner(encoder=encoder, decoder=decoder, dropout=dropout)

@@ -228,3 +228,29 @@ def test_region_positions_is_a_captioner_key_only():
     with pytest.raises(Exception, match="region_positions does not apply to family 'video_captioner'"):
         validate_config({"data": {"corpus": "clips"}, "model": {"family": "video_captioner",
                                                                 "region_positions": True}})
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_context_readout_writes_each_word_from_this_steps_context(attention):
+    from attnkit.config import validate_config
+
+    model = _model(attention, readout="context").eval()
+    decoder = model.decoder
+    assert decoder.L_h is None and "L_h.weight" not in model.state_dict()
+    emb, z = torch.randn(2, 8), torch.randn(2, 8)
+    h1, h2 = torch.randn(2, 16), torch.randn(2, 16)
+    torch.testing.assert_close(decoder._readout(emb, h1, z), decoder._readout(emb, h2, z))  # h is not read
+    state_model = _model(attention).eval()
+    assert not torch.allclose(state_model.decoder._readout(emb, h1, z), state_model.decoder._readout(emb, h2, z))
+    images = torch.rand(2, 1, 32, 32)  # stepping equals teacher forcing with this readout too
+    [[hyp]] = greedy_search(*search_inputs(model, images[:1]), max_len_ratio=0.0, max_len_offset=5)
+    steps = hyp.tokens + ([2] if hyp.finished else [])
+    with torch.no_grad():
+        logits = model(images[:1], torch.tensor([[1, *steps[:-1]]])).logits.log_softmax(-1)[0]
+    assert float(logits.gather(1, torch.tensor(steps)[:, None]).sum()) == pytest.approx(hyp.score, abs=1e-4)
+    assert torch.isfinite(_model(attention, readout="context").loss(_batch()).loss)
+    with pytest.raises(ValueError, match="unknown readout 'hidden'"):
+        _model(readout="hidden")
+    for family, corpus in (("captioner", "scenes"), ("video_captioner", "clips")):
+        cfg = validate_config({"data": {"corpus": corpus}, "model": {"family": family, "readout": "context"}})
+        assert cfg.model.builder_kwargs()["readout"] == "context"
