@@ -8,10 +8,9 @@ on clips, and RAM's glimpses against a CNN on cluttered Fashion-MNIST. One table
 
 Recipes: ``configs/caption_scenes_soft.yaml``, ``caption_scenes_hard.yaml``, ``caption_clips.yaml``,
 ``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``, the soft captioner again with each region's
-position added to its features (``model.region_positions=true``), and the video captioner again with
-frame features that keep where things are and how they changed (``model.frame_pool=grid
-model.frame_motion=true``), or that feed each frame's pixel-wise change into a smaller CNN
-(``caption_clips_diff``); and the CNN once more on single 28 x 28 items without clutter
+position added to its features (``model.region_positions=true``), the video captioner again as it was
+before 2026-12-02 (each frame mean-pooled, the doubly stochastic penalty, a wider CNN without the frame
+differences: ``caption_clips_mean``), and the CNN once more on single 28 x 28 items without clutter
 (``cnn_items``), which says how well the scenes' items can be recognised one by one.
 Every model is scored on its corpus's test split (1,000 generated scenes, clips or images,
 the same for every model): captioners by BLEU-4, exact caption match and where their attention falls
@@ -35,12 +34,11 @@ RECIPES = {  # run name -> (what the row says, recipe, overrides)
     "caption_scenes_hard": ("captioner, hard attention (scenes)", "caption_scenes_hard", []),
     "caption_scenes_soft_positions": ("captioner, soft attention + region positions (scenes)", "caption_scenes_soft",
                                       ["model.region_positions=true"]),
-    "caption_clips": ("video captioner, temporal attention (clips)", "caption_clips", []),
-    "caption_clips_v2": ("video captioner, 3 x 3 grid frame features + motion (clips)", "caption_clips",
-                         ["model.frame_pool=grid", "model.frame_motion=true"]),
-    "caption_clips_diff": ("video captioner, frame differences into a smaller CNN, 3 x 3 grid (clips)", "caption_clips",
-                           ["model.frame_pool=grid", "model.frame_difference=true", "model.doubly_stochastic=0",
-                            "model.channels=[16,32,64]"]),
+    "caption_clips": ("video captioner, frame differences into the CNN, 3 x 3 grid (clips)", "caption_clips", []),
+    "caption_clips_mean": ("video captioner, frames mean-pooled, doubly stochastic, wider CNN (clips; the recipe "
+                           "before 2026-12-02)", "caption_clips",
+                           ["model.frame_pool=mean", "model.frame_difference=false", "model.doubly_stochastic=1",
+                            "model.channels=[32,64,128]"]),
     "ram_cluttered": ("RAM, 6 glimpses (cluttered 60 x 60)", "ram_cluttered", []),
     "cnn_cluttered": ("CNN (cluttered 60 x 60)", "cnn_cluttered", []),
     "cnn_items": ("CNN, one 28 x 28 item, no clutter (what recognising an item alone reaches)", "cnn_cluttered",
