@@ -230,7 +230,7 @@ def beam_search(
         # first EOS, as greedy search does). Stopping at K finished ones instead would lose a live path that
         # had not yet ended when K worse ones took an early EOS, and would keep decoding a sentence whose
         # best hypothesis is already known while weak beams wander on.
-        finished = beams.n_finished >= (n_best if beam > 1 else 1)
+        finished = beams.n_finished >= n_best  # (n_best <= beam: 1 at beam 1)
         if beam > 1:
             finished &= _settled(beams, t + 1, length_penalty)
         done = finished | (t + 1 >= beams.budget)  # [N]
