@@ -40,10 +40,10 @@ class _Beams:
     sentence: Tensor  # [N] index of the sentence in the caller's batch
     budget: Tensor  # [N] max steps of that sentence
     n_finished: Tensor  # [N] finished hypotheses so far
-    best_finished: Tensor  # [N, M] the M = n_best best norm_scores among them, best first (-inf until found)
+    best_finished: Tensor  # [N, M] float64: the M = n_best best norm_scores among them, best first (-inf until found)
     scores: Tensor  # [N, K] total log-probability of each live beam
     tokens: Tensor  # [N, K, t] generated ids of each live beam
-    attn: Tensor | None  # [N, K, t, S] attention rows of each live beam (None before the first step)
+    attn: Tensor | None  # [N, K, t, S] attention rows of each live beam (None before the first step, or kept none)
 
 
 @dataclass
@@ -58,8 +58,8 @@ class _Candidates:
 class _Context:
     """Per-call constants and the finished hypotheses of every sentence."""
 
-    def __init__(self, batch: int, src_mask: Tensor, alpha: float) -> None:
-        self.src_mask, self.alpha = src_mask, alpha  # [B, S]
+    def __init__(self, batch: int, src_mask: Tensor, alpha: float, attention: bool) -> None:
+        self.src_mask, self.alpha, self.attention = src_mask, alpha, attention  # [B, S]
         self.results: list[list[Hypothesis]] = [[] for _ in range(batch)]
         lengths = src_mask.sum(1)  # [B]
         positions = torch.arange(src_mask.size(1), device=src_mask.device)
@@ -67,14 +67,18 @@ class _Context:
         self.lengths = lengths.tolist()
         self.prefix = (src_mask == (positions < lengths[:, None])).all(1).tolist()  # [B] bools
 
-    def add_many(self, sentences: Tensor, tokens: Tensor, attn: Tensor, scores: Tensor, finished: bool) -> None:
+    def add_many(self, sentences: Tensor, tokens: Tensor, attn: Tensor | None, scores: Tensor, steps: int,
+                 finished: bool) -> None:
         """Record ``F`` paths at once: ``sentences [F]``, ``tokens [F, L']`` (without EOS), ``attn [F, L, ..., S]``
-        (one row per generated step), ``scores [F]``; every path has the same length. One transfer to Python
-        for all of them, not a handful of tensor ops per hypothesis."""
-        steps = attn.size(1)  # |Y|: steps taken, EOS included
+        (one row per generated step; None when the search keeps no attention), ``scores [F]``; every path
+        took ``steps`` steps (EOS included). One transfer to Python for all of them, not a handful of tensor
+        ops per hypothesis."""
         penalty = gnmt_length_penalty(steps, self.alpha)
         for i, (sentence, ids, score) in enumerate(zip(sentences.tolist(), tokens.tolist(), scores.tolist(),
                                                        strict=True)):
+            if attn is None:
+                self.results[sentence].append(Hypothesis(ids, float(score), float(score) / penalty, None, finished))
+                continue
             rows = attn[i]  # [L, ..., S]
             if self.prefix[sentence]:
                 rows = rows[..., : self.lengths[sentence]]  # [L, ..., S_real], a view (cloned if it is kept)
@@ -91,25 +95,34 @@ def _top_candidates(scores: Tensor, log_probs: Tensor, beam: int) -> _Candidates
     return _Candidates(top, torch.div(flat, vocab, rounding_mode="floor"), flat % vocab)
 
 
-def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context, eos: int) -> Tensor:
-    """Turn EOS candidates ranked within a sentence's top K into finished hypotheses; returns ``[N]`` counts.
+def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context, eos: int) -> Tensor | None:
+    """Turn EOS candidates ranked within a sentence's top K into finished hypotheses; returns ``[N]`` counts
+    (None when there are none).
 
     EOS candidates ranked below K are ignored, as a greedy step would never take them: with K = 1 this
-    is exactly greedy search.
+    is exactly greedy search. Only the paths that can still be among the sentence's ``n_best`` (their
+    ``norm_score`` at least its n_best-th best so far, ties kept) become :class:`Hypothesis` objects: the
+    others are counted but never built, as they could not be returned.
     """
     k = beams.scores.size(1)
     final = (cand.token[:, :k] == eos) & torch.isfinite(cand.scores[:, :k])  # [N, K]: ranked within the top K
-    n, j = final.nonzero(as_tuple=True)  # [F] each
-    if n.numel():
-        b = cand.beam[n, j]  # [F] the live beam each finished path extends
+    if not bool(final.any()):
+        return None
+    count = final.sum(dim=1)  # [N]
+    steps = beams.tokens.size(2) + 1  # |Y| of these paths, EOS included
+    # float64, as add_many divides: the same numbers the results are ranked by
+    norm = (cand.scores[:, :k].double() / gnmt_length_penalty(steps, ctx.alpha)).masked_fill(~final, float("-inf"))
+    best = torch.cat([beams.best_finished, norm], dim=1)  # [N, M + K]
+    beams.best_finished = best.topk(beams.best_finished.size(1), dim=1).values  # [N, M]
+    n, j = (final & (norm >= beams.best_finished[:, -1:])).nonzero(as_tuple=True)  # [F] each
+    b = cand.beam[n, j]  # [F] the live beam each finished path extends
+    rows = None
+    if ctx.attention:
         rows = attn[n * k + b].unsqueeze(1)  # [F, 1, ..., S] the EOS step
         if beams.attn is not None:
             rows = torch.cat([beams.attn[n, b], rows], dim=1)  # [F, t + 1, ..., S]
-        ctx.add_many(beams.sentence[n], beams.tokens[n, b], rows, cand.scores[n, j], True)
-        norm = (cand.scores[:, :k] / gnmt_length_penalty(rows.size(1), ctx.alpha)).masked_fill(~final, float("-inf"))
-        best = torch.cat([beams.best_finished, norm.to(beams.best_finished.dtype)], dim=1)  # [N, M + K]
-        beams.best_finished = best.topk(beams.best_finished.size(1), dim=1).values  # [N, M]
-    return final.sum(dim=1)  # [N]
+    ctx.add_many(beams.sentence[n], beams.tokens[n, b], rows, cand.scores[n, j], steps, True)
+    return count
 
 
 def _settled(beams: _Beams, steps: int, alpha: float) -> Tensor:
@@ -117,13 +130,14 @@ def _settled(beams: _Beams, steps: int, alpha: float) -> Tensor:
     n-best list is final. A live path's log-probability only falls as it grows, so its best possible
     ``norm_score`` is its score over the largest length penalty it can still reach (it ends at ``steps + 1``
     tokens at the earliest, at its budget at the latest)."""
-    lp = gnmt_length_penalty(beams.budget.to(beams.scores.dtype), alpha).clamp(
+    lp = gnmt_length_penalty(beams.budget.double(), alpha).clamp(
         min=gnmt_length_penalty(steps + 1, alpha))  # [N]
-    return beams.best_finished[:, -1] >= beams.scores.max(dim=1).values / lp
+    return beams.best_finished[:, -1] >= beams.scores.max(dim=1).values.double() / lp
 
 
-def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[_Beams, Tensor]:
-    """Keep each sentence's best K non-EOS candidates and follow their backpointers.
+def _advance(beams: _Beams, cand: _Candidates, attn: Tensor | None, eos: int) -> tuple[_Beams, Tensor]:
+    """Keep each sentence's best K non-EOS candidates and follow their backpointers (and, unless ``attn``
+    is None, their attention histories).
 
     Returns the new beams and the ``[N, K]`` backpointers (which old beam each new beam extends).
     """
@@ -133,8 +147,10 @@ def _advance(beams: _Beams, cand: _Candidates, attn: Tensor, eos: int) -> tuple[
     back, token = cand.beam.gather(1, pick), cand.token.gather(1, pick)  # [N, K]
     rows = torch.arange(n, device=back.device).unsqueeze(1)  # [N, 1]
     tokens = torch.cat([beams.tokens[rows, back], token.unsqueeze(-1)], dim=2)  # [N, K, t + 1]
-    step_attn = attn.view(n, k, *attn.shape[1:])[rows, back].unsqueeze(2)  # [N, K, 1, ..., S]
-    hist = step_attn if beams.attn is None else torch.cat([beams.attn[rows, back], step_attn], dim=2)  # [N, K, t+1, S]
+    hist = None
+    if attn is not None:
+        step_attn = attn.view(n, k, *attn.shape[1:])[rows, back].unsqueeze(2)  # [N, K, 1, ..., S]
+        hist = step_attn if beams.attn is None else torch.cat([beams.attn[rows, back], step_attn], dim=2)  # [N,K,t+1,S]
     new = _Beams(beams.sentence, beams.budget, beams.n_finished, beams.best_finished, scores, tokens, hist)
     return new, back
 
@@ -150,11 +166,11 @@ def _finalise_unfinished(beams: _Beams, cut: Tensor, ctx: _Context) -> None:
     cut = cut & (beams.n_finished < k)  # [N]
     if not bool(cut.any()):
         return
-    assert beams.attn is not None
     fallback = (beams.n_finished == 0).unsqueeze(1) & (torch.arange(k, device=cut.device) == 0)  # [N, K]
     usable = cut.unsqueeze(1) & (torch.isfinite(beams.scores) | fallback)  # [N, K]
     n, b = usable.nonzero(as_tuple=True)  # [F] each
-    ctx.add_many(beams.sentence[n], beams.tokens[n, b], beams.attn[n, b], beams.scores[n, b], False)
+    attn = None if beams.attn is None else beams.attn[n, b]
+    ctx.add_many(beams.sentence[n], beams.tokens[n, b], attn, beams.scores[n, b], beams.tokens.size(2), False)
 
 
 def _check_options(beam: int, n_best: int, length_penalty: float) -> None:
@@ -179,6 +195,7 @@ def beam_search(
     max_len_offset: int = 10,
     bos: int = 1,
     eos: int = 2,
+    attention: bool = True,
 ) -> list[list[Hypothesis]]:
     """Beam search (Sutskever et al. 2014; Wu et al. 2016, sec. 7) for a whole batch at once.
 
@@ -187,7 +204,9 @@ def beam_search(
     it has ``n_best`` finished hypotheses that no live beam can still beat (a live path's score only falls
     as it grows, so this is exact: stopping changes no result), or at ``ceil(src_len * max_len_ratio) +
     max_len_offset`` steps; there, if fewer than ``beam`` have finished, its live beams are kept as
-    unfinished hypotheses. ``beam=1`` is exactly :func:`greedy_search`.
+    unfinished hypotheses. ``beam=1`` is exactly :func:`greedy_search`. ``attention=False`` keeps no
+    attention history (each hypothesis's ``attn`` is None): less copying per step, for callers that only
+    want the text.
 
     Shapes:
         src ``[B, S]`` long, src_mask ``[B, S]`` bool (True = real token).
@@ -198,7 +217,7 @@ def beam_search(
     check_source(src, src_mask)
     _check_options(beam, n_best, length_penalty)
     batch, src_len = src.shape
-    ctx = _Context(batch, src_mask, length_penalty)
+    ctx = _Context(batch, src_mask, length_penalty, attention)
     state = model.encode(src, src_mask)
     shared = bool(getattr(state, "beams_share_source", False))  # per-source leaves stay [B, ...]
     # The first step is the same for every beam of a sentence: take it once per sentence, then repeat.
@@ -213,37 +232,46 @@ def beam_search(
         torch.arange(batch, device=src.device),
         budget,
         torch.zeros_like(budget),
-        torch.full((batch, n_best), float("-inf"), device=src.device),
+        torch.full((batch, n_best), float("-inf"), dtype=torch.float64, device=src.device),
         scores,
         src.new_zeros((batch, beam, 0)),
         None,
     )
     tokens = src.new_full((batch * beam,), bos)  # [N * K]
+    first_cut = int(budget.min())  # no sentence runs out of steps before this many
+    some_finished = False  # whether any sentence has a finished hypothesis yet (until then none can end)
     for t in range(int(budget.max())):
         if t:  # (step 0's outputs are the ones above)
             log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
             check_step(log_probs, attn, beams.scores.numel(), src_len)
         cand = _top_candidates(beams.scores, log_probs, beam)
-        beams.n_finished = beams.n_finished + _finalise_eos(beams, cand, attn, ctx, eos)
-        beams, back = _advance(beams, cand, attn, eos)
+        found = _finalise_eos(beams, cand, attn, ctx, eos)
+        if found is not None:
+            beams.n_finished, some_finished = beams.n_finished + found, True
+        beams, back = _advance(beams, cand, attn if attention else None, eos)
         # A sentence ends once no live beam can still beat its n_best-th finished hypothesis (beam 1: at its
         # first EOS, as greedy search does). Stopping at K finished ones instead would lose a live path that
         # had not yet ended when K worse ones took an early EOS, and would keep decoding a sentence whose
-        # best hypothesis is already known while weak beams wander on.
-        finished = beams.n_finished >= n_best  # (n_best <= beam: 1 at beam 1)
-        if beam > 1:
-            finished &= _settled(beams, t + 1, length_penalty)
-        done = finished | (t + 1 >= beams.budget)  # [N]
-        _finalise_unfinished(beams, done & ~finished, ctx)
-        keep = (~done).nonzero().squeeze(1)  # [N']
-        if keep.numel() == 0:
-            break
+        # best hypothesis is already known while weak beams wander on. Until a sentence could end (some
+        # hypothesis finished, or a budget reached) the step's checks are skipped: a few small ops fewer.
+        keep = None  # [N'] the sentences that go on (None: all of them)
+        if some_finished or t + 1 >= first_cut:
+            finished = beams.n_finished >= n_best  # (n_best <= beam: 1 at beam 1)
+            if beam > 1 and some_finished:
+                finished &= _settled(beams, t + 1, length_penalty)
+            done = finished | (t + 1 >= beams.budget)  # [N]
+            _finalise_unfinished(beams, done & ~finished, ctx)
+            if bool(done.any()):
+                keep = (~done).nonzero().squeeze(1)
+                if keep.numel() == 0:
+                    break
         state = select_beams(state, keep, back, beam, beams.scores.size(0), per_source_repeated=not shared)
-        if keep.numel() < beams.scores.size(0):
+        if keep is not None:
             beams = select_state(beams, keep)
         tokens = beams.tokens[:, :, -1].reshape(-1)  # [N' * K]
     best = [sorted(hyps, key=lambda h: h.norm_score, reverse=True)[:n_best] for hyps in ctx.results]
     for hyps in best:  # own compact copies: a view would keep every gathered path of its step alive
         for h in hyps:
-            h.attn = h.attn.clone()
+            if h.attn is not None:
+                h.attn = h.attn.clone()
     return best

@@ -42,12 +42,13 @@ def greedy_search(
     max_len_offset: int = 10,
     bos: int = 1,
     eos: int = 2,
+    attention: bool = True,
 ) -> list[list[Hypothesis]]:
     """Pick the most probable token at every step, for a whole batch at once.
 
     Each sentence ``b`` gets at most ``ceil(src_len_b * max_len_ratio) + max_len_offset`` steps (EOS
     included); one cut there is returned with ``finished=False``. ``norm_score == score`` (no length
-    penalty: there is nothing to rank).
+    penalty: there is nothing to rank). ``attention=False`` keeps no attention (``attn`` is None).
 
     Shapes:
         src ``[B, S]`` long, src_mask ``[B, S]`` bool (True = real token).
@@ -71,10 +72,11 @@ def greedy_search(
         check_step(log_probs, attn, active.numel(), src_len)
         step_scores, tokens = log_probs.max(dim=-1)  # [N], [N]
         scores = scores + step_scores
-        if out_attn is None:
-            out_attn = attn.new_zeros((batch, out_tokens.size(1), *attn.shape[1:]))
         out_tokens[active, t] = tokens
-        out_attn[active, t] = attn
+        if attention:
+            if out_attn is None:
+                out_attn = attn.new_zeros((batch, out_tokens.size(1), *attn.shape[1:]))
+            out_attn[active, t] = attn
         is_eos = tokens == eos  # [N]
         done = is_eos | (t + 1 >= budget[active])  # [N]
         if not bool(done.any()):
@@ -85,9 +87,9 @@ def greedy_search(
         if keep.numel() == 0:
             break
         state, active, tokens, scores = select_state(state, keep), active[keep], tokens[keep], scores[keep]
-    assert out_attn is not None  # the budget is >= 1 step
     rows = zip(lengths.tolist(), final_scores.tolist(), finished.tolist(), strict=True)
     return [
-        [make_hypothesis(out_tokens[b, : n - 1 if fin else n], out_attn[b, :n], src_mask[b], score, score, fin)]
+        [make_hypothesis(out_tokens[b, : n - 1 if fin else n], None if out_attn is None else out_attn[b, :n],
+                         src_mask[b], score, score, fin)]
         for b, (n, score, fin) in enumerate(rows)
     ]

@@ -26,14 +26,15 @@ class Hypothesis:
         attn: ``[L, S_real]`` (``[L, ..., S_real]`` when the model returns several maps per step) with
             ``L = len(tokens) + 1`` if it ended with EOS, else ``len(tokens)``: one row
             per generated step, the attention the model emitted over the source at that step, columns
-            restricted to the sentence's real (unpadded) source positions.
+            restricted to the sentence's real (unpadded) source positions. None when the search was asked
+            to keep no attention (``attention=False``).
         finished: True when it ended with EOS, False when it was cut at the maximum length.
     """
 
     tokens: list[int]
     score: float
     norm_score: float
-    attn: Tensor
+    attn: Tensor | None
     finished: bool
 
 
@@ -72,19 +73,19 @@ def max_lengths(src_mask: Tensor, ratio: float, offset: int) -> Tensor:
 
 
 def make_hypothesis(
-    tokens: Tensor, attn: Tensor, src_mask: Tensor, score: float, norm_score: float, finished: bool
+    tokens: Tensor, attn: Tensor | None, src_mask: Tensor, score: float, norm_score: float, finished: bool
 ) -> Hypothesis:
     """Build a :class:`Hypothesis` from one path.
 
     Args:
         tokens: ``[L']`` the generated ids without EOS.
-        attn: ``[L, ..., S]`` the attention of each generated step (EOS step included).
+        attn: ``[L, ..., S]`` the attention of each generated step (EOS step included), or None (kept as None).
         src_mask: ``[S]`` bool, True at this sentence's real source positions.
     """
     return Hypothesis(
         tokens=tokens.tolist(),
         score=float(score),
         norm_score=float(norm_score),
-        attn=attn[..., src_mask.to(attn.device)],  # [L, ..., S_real] (a copy, not a view of the search buffers)
+        attn=None if attn is None else attn[..., src_mask.to(attn.device)],  # [L, ..., S_real] (a copy, not a view)
         finished=bool(finished),
     )

@@ -90,10 +90,10 @@ def select_state(state: S, index: Tensor) -> S:
     return map_state(lambda t: t.index_select(0, index.to(t.device)), state)
 
 
-def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int, *,
+def select_beams(state: S, keep: Tensor | None, back: Tensor, beam: int, active: int, *,
                  per_source_repeated: bool = True) -> S:
     """Beam search's reordering: of ``active`` sentences x ``beam`` rows, keep the sentences ``keep [N']``
-    and, within each, the rows its new beams extend (``back [active, beam]``, backpointers).
+    (None: every one) and, within each, the rows its new beams extend (``back [active, beam]``, backpointers).
 
     Leaves under :data:`PER_SOURCE` fields only follow ``keep`` (and are not touched at all when every
     sentence stays): their rows are equal across a sentence's beams, and copying the encoder memory
@@ -101,9 +101,12 @@ def select_beams(state: S, keep: Tensor, back: Tensor, beam: int, active: int, *
     Returns leaves ``[N' * beam, ...]`` (per-source leaves ``[N', ...]`` if they were not repeated,
     ``per_source_repeated=False``: see :func:`repeat_state`).
     """
-    rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
-    if keep.numel() == active:
+    if keep is None or keep.numel() == active:
+        if keep is not None:
+            back = back[keep]
+        rows = (torch.arange(0, active * beam, beam, device=back.device).unsqueeze(1) + back).view(-1)  # [N * K]
         return map_state(lambda t: t.index_select(0, rows.to(t.device)), state, lambda t: t)
+    rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
     if per_source_repeated:
         keep = (keep.unsqueeze(1) * beam + torch.arange(beam, device=keep.device)).view(-1)  # [N' * K]
     return map_state(lambda t: t.index_select(0, rows.to(t.device)), state,

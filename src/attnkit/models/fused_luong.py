@@ -26,6 +26,8 @@ Legend: B batch, S source len, T target len, E embed dim, H decoder hidden, L la
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor
 
@@ -205,16 +207,16 @@ def luong_lstm_recurrence(emb: Tensor, memory: Tensor, keys: Tensor, src_mask: T
 class LuongLSTMStep:
     """One inference step of the same decoder (no autograd), for greedy and beam search.
 
-    The weights are rearranged once per source batch (:meth:`RNNSeq2Seq.encode` builds one when
-    gradients are off): the embeddings' share of layer 0's gates becomes a ``[V, 4H]`` table, so a step
-    looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; the input's and the recurrent state's
-    shares are added into the same buffer (no concatenated inputs); the gates are in the ``[i, f, o, g]``
-    order with the ``g`` rows doubled, as in training. Not a dataclass or tuple: decoding's state maps pass
-    it through unchanged, shared by every row.
+    The weights are rearranged once (:meth:`RNNSeq2Seq.encode` builds one when gradients are off and
+    reuses it for later batches until a weight changes): the embeddings' share of layer 0's gates becomes
+    a ``[V, 4H]`` table, so a step looks its rows up instead of multiplying ``[B, E] x [E, 4H]``; the
+    input's and the recurrent state's shares are added into the same buffer (no concatenated inputs); the
+    gates are in the ``[i, f, o, g]`` order with the ``g`` rows doubled, as in training. Not a dataclass or
+    tuple: decoding's state maps pass it through unchanged, shared by every row.
     """
 
     def __init__(self, embedding: Tensor, weights: list[Tensor], W_c: Tensor, input_feeding: bool,
-                 empty_sources: bool = False) -> None:
+                 empty_sources: bool = False, padded: bool = True) -> None:
         H = weights[1].size(1)
         W_emb, W_x, W_h, bias, scale = _arranged(weights, embedding.size(1), input_feeding)
         self.emb_gates = torch.addmm(bias[0], embedding, (W_emb * scale).t())  # [V, 4H]
@@ -224,6 +226,17 @@ class LuongLSTMStep:
         self.W_cc_t, self.W_ch_t = W_c[:, :H].t(), W_c[:, H:].t()  # [H, H] each: W_c [c; h] = W_cc c + W_ch h
         self.bias, self.H, self.input_feeding = bias, H, input_feeding
         self.empty_sources = empty_sources  # some source has no real token (its attention must be zeroed)
+        self.padded = padded  # some source is shorter than the batch (False: there is nothing to mask)
+
+    def for_sources(self, src_mask: Tensor) -> LuongLSTMStep:
+        """This step for a batch of sources ``src_mask [B, S]``; shares the weights."""
+        padded = not bool(src_mask.all())
+        empty_sources = padded and not bool(src_mask.any(1).all())
+        if (empty_sources, padded) == (self.empty_sources, self.padded):
+            return self
+        other = copy.copy(self)
+        other.empty_sources, other.padded = empty_sources, padded
+        return other
 
     def __call__(self, tokens: Tensor, hidden: tuple[Tensor, ...], cell: tuple[Tensor, ...], feed: Tensor | None,
                  memory: Tensor, keys: Tensor, src_mask: Tensor):
@@ -249,7 +262,9 @@ class LuongLSTMStep:
             x = h
         N, B = x.size(0), memory.size(0)
         scores = torch.bmm(x.view(B, N // B, H), keys.transpose(1, 2))  # [B, K, S]
-        attn = torch.softmax(scores.masked_fill_(~src_mask.unsqueeze(1), torch.finfo(scores.dtype).min), dim=2)
+        if self.padded:
+            scores.masked_fill_(~src_mask.unsqueeze(1), torch.finfo(scores.dtype).min)
+        attn = torch.softmax(scores, dim=2)
         if self.empty_sources:
             attn.mul_(src_mask.unsqueeze(1))  # an empty source attends to nothing, as masked_softmax
         context = torch.bmm(attn, memory).view(N, H)  # [N, H]

@@ -110,7 +110,13 @@ class RNNEncoder(nn.Module):
         one as it is (its states at padding are never read), the backward one over every sentence
         reversed within its length, so padding comes after the words. The same result as packed
         sequences, but each direction is one fused call whose backward pass is one node (packed
-        sequences take an unfused per-time-step path, 1.7x slower for a training step's encoder)."""
+        sequences take an unfused per-time-step path, 1.7x slower for a training step's encoder). A batch
+        without padding (every sentence as long, as length-sorted batches mostly are) runs each layer's two
+        directions as one bidirectional call instead: the same numbers, a third less time."""
+        return self._unpadded(src) if bool(src_mask.all()) else self._per_direction(src, src_mask)
+
+    def _per_direction(self, src: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`forward` for any batch: two unidirectional calls per layer, the backward one reversed."""
         S = src.size(1)
         lengths = src_mask.sum(1).clamp(min=1)  # [B]
         positions = torch.arange(S, device=src.device)[None]  # [1, S]
@@ -131,6 +137,24 @@ class RNNEncoder(nn.Module):
         final_forward = forward_out.gather(1, last.expand(-1, -1, rnn.hidden_size))[:, 0]  # state after the last word
         final = torch.cat([final_forward, backward_out[:, 0]], dim=-1)  # [B, 2He] (backward: after the first word)
         return self.dropout(memory), final
+
+    def _unpadded(self, src: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`forward` for a batch with no padding: one bidirectional call per layer."""
+        rnn = self.rnn
+        x = self.dropout(self.embed(src))  # [B, S, E]
+        for layer in range(rnn.num_layers):
+            if layer and self.training and rnn.dropout:
+                x = self.dropout_between(x)
+            weights = [getattr(rnn, f"{kind}_l{layer}{suffix}") for suffix in ("", "_reverse")
+                       for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            h0 = x.new_zeros(2, x.size(0), rnn.hidden_size)
+            if isinstance(rnn, nn.LSTM):
+                x = torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, True, True)[0]  # [B, S, 2He]
+            else:
+                x = torch.gru(x, h0, weights, True, 1, 0.0, self.training, True, True)[0]
+        He = rnn.hidden_size
+        final = torch.cat([x[:, -1, :He], x[:, 0, He:]], dim=-1)  # [B, 2He]: after the last / the first word
+        return self.dropout(x), final
 
     def _direction(self, x: Tensor, layer: int, suffix: str) -> Tensor:
         """Outputs ``[B, S, He]`` of one direction of one layer of ``self.rnn`` (its own weights), from zeros."""
@@ -215,9 +239,20 @@ class RNNSeq2Seq(nn.Module):
         context = final if self.kind == "none" else None
         step = None
         if self.fused and not self.training and not torch.is_grad_enabled() and self._fusable(memory):
-            step = LuongLSTMStep(self.embed.weight, self._rnn_weights(), self.W_c.weight, self.input_feeding,
-                                 empty_sources=not bool(src_mask.any(1).all()))
+            step = self._inference_step(src_mask)
         return RNNState(hidden, cell, feed, memory, keys, src_mask, context, step)
+
+    def _inference_step(self, src_mask: Tensor) -> LuongLSTMStep:
+        """The :class:`LuongLSTMStep` for the current weights, rearranged once and reused for every source
+        batch until a weight changes (an optimiser step or a load bumps its version; a new tensor has a new
+        address)."""
+        weights = [self.embed.weight, *self._rnn_weights(), self.W_c.weight]
+        key = (self.input_feeding, *((w.data_ptr(), w._version, w.dtype) for w in weights))
+        cached = self.__dict__.get("_step_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, LuongLSTMStep(self.embed.weight, self._rnn_weights(), self.W_c.weight, self.input_feeding))
+            self.__dict__["_step_cache"] = cached
+        return cached[1].for_sources(src_mask)
 
     def _rnn_weights(self) -> list[Tensor]:
         """``(W_ih, W_hh, b_ih, b_hh)`` of every decoder layer, in order."""

@@ -26,7 +26,7 @@ class Translation:
     norm_score: float  # after the length penalty
     src_tokens: list[str]
     tgt_tokens: list[str]  # generated pieces, plus "</s>" when it ended with EOS
-    attn: Tensor  # [len(tgt_tokens), len(src_tokens)] the alignment view
+    attn: Tensor | None  # [len(tgt_tokens), len(src_tokens)] the alignment view (None: asked for text only)
     # With all_heads=True, for models with several attention maps (the Transformer):
     attn_layers: Tensor | None = None  # [len(tgt_tokens), L, H, len(src_tokens)] every decoder layer and head
     encoder_attn: Tensor | None = None  # [L, H, len(src_tokens), len(src_tokens)] encoder self-attention
@@ -81,15 +81,19 @@ class Translator:
 
     @torch.inference_mode()
     def translate(self, sentences: list[str], *, beam: int | None = None, n_best: int | None = None,
-                  batch_size: int | None = None, all_heads: bool = False) -> list[list[Translation]]:
+                  batch_size: int | None = None, all_heads: bool = False,
+                  attention: bool = True) -> list[list[Translation]]:
         """n-best translations per sentence; ``beam=1`` is greedy search.
 
         ``all_heads=True`` also returns, for models that have them, the cross-attention of every decoder
         layer and head and the encoder self-attention (ignored for models with one attention map).
+        ``attention=False`` returns the text and scores only (``attn`` None): the search then keeps no
+        attention history, which is less work a step.
         """
         beam = beam or self.decode.beam
         n_best = min(n_best or self.decode.n_best, beam)
         all_heads = all_heads and self.has_layers
+        attention = attention or all_heads
         ids = self._encode(sentences)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         results: list[list[Translation]] = [[] for _ in ids]
@@ -103,7 +107,8 @@ class Translator:
                 seqs = [ids[i] or [UNK] for i in chunk]
                 src, mask = _source_batch(seqs)
                 enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
-                for b, (i, hyps) in enumerate(zip(chunk, self._search(src, mask, beam, n_best), strict=True)):
+                found = self._search(src, mask, beam, n_best, attention)
+                for b, (i, hyps) in enumerate(zip(chunk, found, strict=True)):
                     n = len(seqs[b])
                     enc_b = None if enc is None else enc[b, :, :, :n, :n].float().cpu()  # [L, H, S_i, S_i]
                     results[i] = [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]
@@ -143,9 +148,9 @@ class Translator:
                 aligned[i] = attn[b, : len(tgt_ids[i]) + 1, : len(seqs[b])].float().cpu()  # [T_i + 1, S_i]
         return aligned
 
-    def _search(self, src: Tensor, mask: Tensor, beam: int, n_best: int):
+    def _search(self, src: Tensor, mask: Tensor, beam: int, n_best: int, attention: bool = True):
         d = self.decode
-        common = {"max_len_ratio": d.max_len_ratio, "max_len_offset": d.max_len_offset}
+        common = {"max_len_ratio": d.max_len_ratio, "max_len_offset": d.max_len_offset, "attention": attention}
         if beam == 1:
             return greedy_search(self.model, src, mask, **common)
         return beam_search(self.model, src, mask, beam=beam, n_best=n_best, length_penalty=d.length_penalty,

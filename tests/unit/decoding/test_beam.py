@@ -154,6 +154,32 @@ def test_stopping_early_changes_no_result(gru, batch, alpha):
         torch.testing.assert_close(got.norm_score, want[0].norm_score, **TOL)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.6])
+def test_each_n_best_list_is_the_head_of_the_full_one(gru, batch, alpha):
+    # a search for n_best = n stops earlier and builds only the hypotheses that can still be among the n
+    # best; what it returns must be the first n of what a search that goes on to K finished ones returns
+    src, mask = batch
+    opts = {"beam": 4, "length_penalty": alpha, "max_len_ratio": 2.0, "max_len_offset": 4}
+    full = beam_search(gru, src, mask, n_best=4, **opts)
+    for n in (1, 2, 3):
+        for got, want in zip(beam_search(gru, src, mask, n_best=n, **opts), full, strict=True):
+            assert [(h.tokens, h.finished, h.norm_score) for h in got] == [
+                (h.tokens, h.finished, h.norm_score) for h in want[:n]]
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam1", "beam3", "beam3_nbest3"])
+def test_without_attention_the_same_hypotheses(gru, batch, search):
+    src, mask = batch
+    fn, kw = (greedy_search, {}) if search == "greedy" else (beam_search, {
+        "beam": int(search[4]), "n_best": 3 if search.endswith("nbest3") else 1})
+    with_attn = fn(gru, src, mask, **OPTS, **kw)
+    without = fn(gru, src, mask, **OPTS, **kw, attention=False)
+    for got_list, want_list in zip(without, with_attn, strict=True):
+        assert [(h.tokens, h.score, h.norm_score, h.finished) for h in got_list] == [
+            (h.tokens, h.score, h.norm_score, h.finished) for h in want_list]
+        assert all(h.attn is None for h in got_list) and all(h.attn is not None for h in want_list)
+
+
 def test_first_step_expands_beam_zero_only(trap):
     # V = 5 < 2K: without the -inf start, the K identical beams would yield K copies of each hypothesis
     src = torch.tensor([[5]])

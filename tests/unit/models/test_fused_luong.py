@@ -74,6 +74,32 @@ def test_inference_step_matches_the_teacher_forced_pass(feeding):
             torch.testing.assert_close(step_attn, attn[:, t], rtol=1e-10, atol=1e-10)
 
 
+def test_the_inference_step_is_reused_until_a_weight_changes():
+    model = _model().eval()
+    with torch.no_grad():
+        first = model.encode(SRC, SRC != 0).step
+        assert model.encode(SRC[:2], SRC[:2] != 0).step is first  # the same weights: rearranged once
+        empty = SRC != 0
+        empty[2] = False
+        assert model.encode(SRC, empty).step.empty_sources and not first.empty_sources  # per batch
+        unpadded = model.encode(SRC[:1], SRC[:1] != 0)  # the first row has no padding
+        assert first.padded and not unpadded.step.padded
+        full = model.decode_step(TGT_IN[:1, 1], unpadded)[0]
+        unpadded.step.padded = True  # the masking it skips changes nothing
+        torch.testing.assert_close(model.decode_step(TGT_IN[:1, 1], unpadded)[0], full, rtol=0, atol=0)
+        model.rnn.weight_hh_l1.mul_(0.5)  # as an optimiser step does: in place, a new version
+        second = model.encode(SRC, SRC != 0)
+        assert second.step is not first
+        model.fused = False
+        reference = model.encode(SRC, SRC != 0)
+        model.fused = True
+        tokens = TGT_IN[:, 1]
+        torch.testing.assert_close(model.decode_step(tokens, second)[0], model.decode_step(tokens, reference)[0],
+                                   rtol=1e-10, atol=1e-10)
+        model.load_state_dict(_model().state_dict())  # loading copies into the same tensors: new versions
+        assert model.encode(SRC, SRC != 0).step is not second.step
+
+
 def test_search_finds_the_same_hypotheses_either_way():
     model = _model(layers=2).eval()
     results = {}
