@@ -58,8 +58,8 @@ class _Candidates:
 class _Context:
     """Per-call constants and the finished hypotheses of every sentence."""
 
-    def __init__(self, batch: int, src_mask: Tensor, alpha: float, attention: bool) -> None:
-        self.src_mask, self.alpha, self.attention = src_mask, alpha, attention  # [B, S]
+    def __init__(self, batch: int, src_mask: Tensor, alpha: float) -> None:
+        self.src_mask, self.alpha = src_mask, alpha  # [B, S]
         self.results: list[list[Hypothesis]] = [[] for _ in range(batch)]
         lengths = src_mask.sum(1)  # [B]
         positions = torch.arange(src_mask.size(1), device=src_mask.device)
@@ -95,9 +95,9 @@ def _top_candidates(scores: Tensor, log_probs: Tensor, beam: int) -> _Candidates
     return _Candidates(top, torch.div(flat, vocab, rounding_mode="floor"), flat % vocab)
 
 
-def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context, eos: int) -> Tensor | None:
+def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor | None, ctx: _Context, eos: int) -> Tensor | None:
     """Turn EOS candidates ranked within a sentence's top K into finished hypotheses; returns ``[N]`` counts
-    (None when there are none).
+    (None when there are none). ``attn`` is the step's attention, None when the search keeps none.
 
     EOS candidates ranked below K are ignored, as a greedy step would never take them: with K = 1 this
     is exactly greedy search. Only the paths that can still be among the sentence's ``n_best`` (their
@@ -117,7 +117,7 @@ def _finalise_eos(beams: _Beams, cand: _Candidates, attn: Tensor, ctx: _Context,
     n, j = (final & (norm >= beams.best_finished[:, -1:])).nonzero(as_tuple=True)  # [F] each
     b = cand.beam[n, j]  # [F] the live beam each finished path extends
     rows = None
-    if ctx.attention:
+    if attn is not None:
         rows = attn[n * k + b].unsqueeze(1)  # [F, 1, ..., S] the EOS step
         if beams.attn is not None:
             rows = torch.cat([beams.attn[n, b], rows], dim=1)  # [F, t + 1, ..., S]
@@ -217,7 +217,7 @@ def beam_search(
     check_source(src, src_mask)
     _check_options(beam, n_best, length_penalty)
     batch, src_len = src.shape
-    ctx = _Context(batch, src_mask, length_penalty, attention)
+    ctx = _Context(batch, src_mask, length_penalty)
     state = model.encode(src, src_mask)
     shared = bool(getattr(state, "beams_share_source", False))  # per-source leaves stay [B, ...]
     # The first step is the same for every beam of a sentence: take it once per sentence, then repeat.
@@ -245,10 +245,11 @@ def beam_search(
             log_probs, state, attn = model.decode_step(tokens, state)  # [N * K, V], [N * K, S]
             check_step(log_probs, attn, beams.scores.numel(), src_len)
         cand = _top_candidates(beams.scores, log_probs, beam)
-        found = _finalise_eos(beams, cand, attn, ctx, eos)
+        kept_attn = attn if attention else None
+        found = _finalise_eos(beams, cand, kept_attn, ctx, eos)
         if found is not None:
             beams.n_finished, some_finished = beams.n_finished + found, True
-        beams, back = _advance(beams, cand, attn if attention else None, eos)
+        beams, back = _advance(beams, cand, kept_attn, eos)
         # A sentence ends once no live beam can still beat its n_best-th finished hypothesis (beam 1: at its
         # first EOS, as greedy search does). Stopping at K finished ones instead would lose a live path that
         # had not yet ended when K worse ones took an early EOS, and would keep decoding a sentence whose

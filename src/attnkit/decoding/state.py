@@ -101,12 +101,12 @@ def select_beams(state: S, keep: Tensor | None, back: Tensor, beam: int, active:
     Returns leaves ``[N' * beam, ...]`` (per-source leaves ``[N', ...]`` if they were not repeated,
     ``per_source_repeated=False``: see :func:`repeat_state`).
     """
-    if keep is None or keep.numel() == active:
-        if keep is not None:
-            back = back[keep]
+    if keep is None:
         rows = (torch.arange(0, active * beam, beam, device=back.device).unsqueeze(1) + back).view(-1)  # [N * K]
+    else:
+        rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
+    if keep is None or keep.numel() == active:
         return map_state(lambda t: t.index_select(0, rows.to(t.device)), state, lambda t: t)
-    rows = (keep.unsqueeze(1) * beam + back[keep]).view(-1)  # [N' * K]
     if per_source_repeated:
         keep = (keep.unsqueeze(1) * beam + torch.arange(beam, device=keep.device)).view(-1)  # [N' * K]
     return map_state(lambda t: t.index_select(0, rows.to(t.device)), state,

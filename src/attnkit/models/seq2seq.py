@@ -149,26 +149,22 @@ class RNNEncoder(nn.Module):
         for layer in range(rnn.num_layers):
             if layer and self.training and rnn.dropout:
                 x = self.dropout_between(x)
-            weights = [getattr(rnn, f"{kind}_l{layer}{suffix}") for suffix in ("", "_reverse")
-                       for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            h0 = x.new_zeros(2, x.size(0), rnn.hidden_size)
-            if isinstance(rnn, nn.LSTM):
-                x = torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, True, True)[0]  # [B, S, 2He]
-            else:
-                x = torch.gru(x, h0, weights, True, 1, 0.0, self.training, True, True)[0]
+            x = self._direction(x, layer, "", "_reverse")  # [B, S, 2He]
         He = rnn.hidden_size
         final = torch.cat([x[:, -1, :He], x[:, 0, He:]], dim=-1)  # [B, 2He]: after the last / the first word
         return self.dropout(x), final
 
-    def _direction(self, x: Tensor, layer: int, suffix: str) -> Tensor:
-        """Outputs ``[B, S, He]`` of one direction of one layer of ``self.rnn`` (its own weights), from zeros."""
+    def _direction(self, x: Tensor, layer: int, *suffixes: str) -> Tensor:
+        """Outputs of one layer of ``self.rnn`` (its own weights), from zeros: one direction ``[B, S, He]``
+        (suffix ``""`` or ``"_reverse"``), or both in one bidirectional call ``[B, S, 2He]`` (both suffixes)."""
         rnn = self.rnn
-        weights = [getattr(rnn, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih",
-                                                                          "bias_hh")]
-        h0 = x.new_zeros(1, x.size(0), rnn.hidden_size)
+        weights = [getattr(rnn, f"{kind}_l{layer}{suffix}") for suffix in suffixes
+                   for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        h0 = x.new_zeros(len(suffixes), x.size(0), rnn.hidden_size)
+        both = len(suffixes) == 2
         if isinstance(rnn, nn.LSTM):
-            return torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, False, True)[0]
-        return torch.gru(x, h0, weights, True, 1, 0.0, self.training, False, True)[0]
+            return torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, both, True)[0]
+        return torch.gru(x, h0, weights, True, 1, 0.0, self.training, both, True)[0]
 
 
 class RNNSeq2Seq(nn.Module):
@@ -250,11 +246,12 @@ class RNNSeq2Seq(nn.Module):
         """The :class:`LuongLSTMStep` for the current weights, rearranged once and reused for every source
         batch until a weight changes (an optimiser step or a load bumps its version; a new tensor has a new
         address)."""
-        weights = [self.embed.weight, *self._rnn_weights(), self.W_c.weight]
-        key = (self.input_feeding, *((w.data_ptr(), w._version, w.dtype) for w in weights))
+        rnn_weights = self._rnn_weights()
+        key = (self.input_feeding, *((w.data_ptr(), w._version, w.dtype)
+                                     for w in (self.embed.weight, *rnn_weights, self.W_c.weight)))
         cached = self.__dict__.get("_step_cache")
         if cached is None or cached[0] != key:
-            cached = (key, LuongLSTMStep(self.embed.weight, self._rnn_weights(), self.W_c.weight, self.input_feeding))
+            cached = (key, LuongLSTMStep(self.embed.weight, rnn_weights, self.W_c.weight, self.input_feeding))
             self.__dict__["_step_cache"] = cached
         return cached[1].for_sources(src_mask)
 
