@@ -203,7 +203,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     translator = Translator.from_dir(args.model_dir)
     sentences = _read_input(args.input)
     results = translator.translate(sentences, beam=args.beam, n_best=args.n_best, all_heads=bool(args.attention),
-                                   attention=bool(args.json or args.attention))  # text alone needs no attention
+                                   attention=bool(args.json or args.attention),  # text alone needs no attention
+                                   workers=args.workers)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for i, hyps in enumerate(results):
@@ -384,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="output file (default: stdout)")
     p.add_argument("--beam", type=int, help="beam size (1 = greedy; default from the model's config)")
     p.add_argument("--n-best", type=int, help="hypotheses per sentence (printed as 'i ||| text ||| score')")
+    p.add_argument("--workers", type=int, help="batches decoded at once (default: decode.workers, else 2 on a "
+                   "CPU with 2+ threads)")
     p.add_argument("--json", action="store_true", help="one JSON object per hypothesis, with its attention")
     p.add_argument("--attention", metavar="DIR", help="write a heatmap of the best hypothesis per sentence "
                    "(0001.png, 0002.png, ...) into DIR")

@@ -314,6 +314,10 @@ class DecodeConfig(_Section):
     max_len_ratio: float = Field(2.0, gt=0)
     max_len_offset: int = Field(10, ge=0)
     batch_size: int = Field(64, gt=0)
+    workers: int | None = Field(None, gt=0, description=(
+        "batches decoded at once, each on its share of the torch threads; default on the CPU: 2 when there "
+        "are at least 2 threads and 2 batches (small models keep 2 cores busier that way than with 2 threads "
+        "inside each operation), else 1; on a GPU 1"))
 
     @model_validator(mode="after")
     def _n_best_fits(self) -> DecodeConfig:

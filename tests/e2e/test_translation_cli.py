@@ -66,6 +66,20 @@ def _params(model_dir: Path) -> dict:
     return load_training_state(model_dir / "last.pt")["model"]
 
 
+def test_decoding_batches_at_once_gives_the_same_results(tiny_config, tmp_path):
+    model_dir = tmp_path / "model"
+    run_cli("train", tiny_config(), "--model-dir", model_dir, "--no-progress")
+    tr = Translator.from_dir(model_dir)
+    sentences = ["3 March 1998", "martes, 3 de marzo de 1998", "03/03/98", "12/25/07", "1 Jan 2000",
+                 "July 4, 1776", "4 de julio de 1776", "2001-09-11", "Dec 31 1999"] * 2
+    for beam in (1, 3):
+        one = tr.translate(sentences, beam=beam, n_best=beam, batch_size=2, workers=1)
+        many = tr.translate(sentences, beam=beam, n_best=beam, batch_size=2, workers=3)
+        for a, b in zip(one, many, strict=True):
+            assert [(h.text, h.score) for h in a] == [(h.text, h.score) for h in b]
+            assert all(torch.equal(x.attn, y.attn) for x, y in zip(a, b, strict=True))
+
+
 def test_resume_reaches_the_same_parameters(tiny_config, tmp_path):
     cfg = tiny_config()
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -16,7 +19,10 @@ from attnkit.models import create_model
 from attnkit.training.checkpoint import load_weights
 from attnkit.training.corpus import load_tokenizers
 
-__all__ = ["Translation", "Translator", "build_model"]
+__all__ = ["Translation", "Translator", "build_model", "decode_workers", "map_batches"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -42,6 +48,42 @@ def _source_batch(seqs: list[list[int]]) -> tuple[Tensor, Tensor]:
     """Padded source ids ``[B, S]`` and their mask ``[B, S]`` (True = real token)."""
     src = pad(seqs)
     return src, torch.arange(src.size(1))[None, :] < torch.tensor([len(s) for s in seqs])[:, None]
+
+
+def decode_workers(requested: int | None, batches: int, device: torch.device) -> int:
+    """How many batches to decode at once: ``requested`` (capped at ``batches``), or by default 2 on the CPU
+    when torch has at least 2 threads and there are at least 2 batches, else 1.
+
+    A search step of a small model is a few dozen operations on ``[B * K, H]`` tensors: two threads inside
+    each of them leave the cores idle between operations and in the Python bookkeeping, while two batches,
+    one thread each, keep both busy (measured for the peers' RNN on 2 cores: 1.2-1.3x the sentences/s)."""
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"workers must be at least 1, got {requested}")
+        return max(1, min(requested, batches))
+    if device.type != "cpu":
+        return 1
+    return max(1, min(2, torch.get_num_threads(), batches))
+
+
+def map_batches(fn: Callable[[T], R], batches: Sequence[T], workers: int) -> list[R]:
+    """``[fn(b) for b in batches]``, ``workers`` at a time in threads (torch releases the GIL inside its
+    operations), under inference mode, each thread with ``threads // workers`` of torch's intra-op threads;
+    torch's thread count is restored afterwards."""
+    if workers <= 1:
+        return [fn(b) for b in batches]
+    threads = torch.get_num_threads()
+
+    @torch.inference_mode()  # grad mode is per thread: a new thread starts with gradients on
+    def work(batch: T) -> R:
+        return fn(batch)
+
+    try:  # OpenMP's thread count is per calling thread: each worker sets its own
+        with ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
+                                initargs=(max(1, threads // workers),)) as pool:
+            return list(pool.map(work, batches))
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Translator:
@@ -81,14 +123,15 @@ class Translator:
 
     @torch.inference_mode()
     def translate(self, sentences: list[str], *, beam: int | None = None, n_best: int | None = None,
-                  batch_size: int | None = None, all_heads: bool = False,
-                  attention: bool = True) -> list[list[Translation]]:
+                  batch_size: int | None = None, all_heads: bool = False, attention: bool = True,
+                  workers: int | None = None) -> list[list[Translation]]:
         """n-best translations per sentence; ``beam=1`` is greedy search.
 
         ``all_heads=True`` also returns, for models that have them, the cross-attention of every decoder
         layer and head and the encoder self-attention (ignored for models with one attention map).
         ``attention=False`` returns the text and scores only (``attn`` None): the search then keeps no
-        attention history, which is less work a step.
+        attention history, which is less work a step. ``workers``: batches decoded at once (default
+        ``decode.workers``, else :func:`decode_workers`'s choice); the results do not depend on it.
         """
         beam = beam or self.decode.beam
         n_best = min(n_best or self.decode.n_best, beam)
@@ -99,19 +142,23 @@ class Translator:
         results: list[list[Translation]] = [[] for _ in ids]
         bs = batch_size or self.decode.batch_size
         previous = getattr(self.model, "attention_output", None)
+        chunks = [order[start : start + bs] for start in range(0, len(order), bs)]
+
+        def run(chunk: list[int]) -> None:
+            seqs = [ids[i] or [UNK] for i in chunk]
+            src, mask = _source_batch(seqs)
+            enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
+            found = self._search(src, mask, beam, n_best, attention)
+            for b, (i, hyps) in enumerate(zip(chunk, found, strict=True)):
+                n = len(seqs[b])
+                enc_b = None if enc is None else enc[b, :, :, :n, :n].float().cpu()  # [L, H, S_i, S_i]
+                results[i] = [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]
+
+        device = next(self.model.parameters()).device
         try:
             if all_heads:
                 self.model.attention_output = "all"
-            for start in range(0, len(order), bs):
-                chunk = order[start : start + bs]
-                seqs = [ids[i] or [UNK] for i in chunk]
-                src, mask = _source_batch(seqs)
-                enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
-                found = self._search(src, mask, beam, n_best, attention)
-                for b, (i, hyps) in enumerate(zip(chunk, found, strict=True)):
-                    n = len(seqs[b])
-                    enc_b = None if enc is None else enc[b, :, :, :n, :n].float().cpu()  # [L, H, S_i, S_i]
-                    results[i] = [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]
+            map_batches(run, chunks, decode_workers(workers or self.decode.workers, len(chunks), device))
         finally:
             if all_heads:
                 self.model.attention_output = previous
