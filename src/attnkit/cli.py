@@ -169,6 +169,17 @@ def _write_glimpse_picture(image, prediction, glimpse_size: int, path: Path, sca
                             f"{len(prediction.glimpses)} glimpses")
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a clean usage error otherwise, not a traceback from deep inside)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _read_input(path: str | None) -> list[str]:
     from attnkit.data import read_lines
 
@@ -383,10 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument("--input", "-i", help="input file (default: stdin)")
     p.add_argument("--output", "-o", help="output file (default: stdout)")
-    p.add_argument("--beam", type=int, help="beam size (1 = greedy; default from the model's config)")
-    p.add_argument("--n-best", type=int, help="hypotheses per sentence (printed as 'i ||| text ||| score')")
-    p.add_argument("--workers", type=int, help="batches decoded at once (default: decode.workers, else 2 on a "
-                   "CPU with 2+ threads)")
+    p.add_argument("--beam", type=_positive_int, help="beam size (1 = greedy; default from the model's config)")
+    p.add_argument("--n-best", type=_positive_int, help="hypotheses per sentence (printed as 'i ||| text ||| score')")
+    p.add_argument("--workers", type=_positive_int,
+                   help="batches decoded at once (default: decode.workers, else 2 on a CPU with 2+ threads)")
     p.add_argument("--json", action="store_true", help="one JSON object per hypothesis, with its attention")
     p.add_argument("--attention", metavar="DIR", help="write a heatmap of the best hypothesis per sentence "
                    "(0001.png, 0002.png, ...) into DIR")

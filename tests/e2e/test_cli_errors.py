@@ -78,3 +78,13 @@ def test_stdin_gets_the_same_checks_as_a_file(tiny_model_dir, monkeypatch, capsy
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
     code, err = run(capsys, "translate", tiny_model_dir)
     assert code == 2 and expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag, value, expected", [("--workers", "0", "must be at least 1, got 0"),
+                                                   ("--beam", "-2", "must be at least 1, got -2"),
+                                                   ("--n-best", "two", "expected a whole number, got 'two'")])
+def test_translate_counts_must_be_positive(tmp_path, capsys, flag, value, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", str(tmp_path), flag, value])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"argument {flag}: {expected}" in err and "Traceback" not in err
