@@ -31,7 +31,7 @@ import copy
 import torch
 from torch import Tensor
 
-__all__ = ["LuongLSTMStep", "luong_lstm_recurrence", "vocab_log_probs"]
+__all__ = ["LuongLSTMStep", "luong_lstm_recurrence"]
 
 
 def _gate_order(H: int, device: torch.device) -> Tensor:
@@ -270,14 +270,3 @@ class LuongLSTMStep:
         context = torch.bmm(attn, memory).view(N, H)  # [N, H]
         features = torch.mm(context, self.W_cc_t).addmm_(x, self.W_ch_t).tanh_()
         return features, tuple(hiddens), tuple(cells), attn.view(N, -1)
-
-
-def vocab_log_probs(features: Tensor, generator: torch.nn.Linear) -> Tensor:
-    """``log_softmax(generator(features))`` ``[N, V]``. Below 16 words (one AVX-512 vector) the CPU's
-    softmax over the last dimension is a scalar loop, 6x slower than over 16: the logits are then made
-    ``[V, N]`` and normalised along dim 0 (measured for V = 14, the ISO dates)."""
-    weight, bias = generator.weight, generator.bias
-    if weight.size(0) >= 16 or features.device.type != "cpu":
-        return torch.log_softmax(generator(features), dim=-1)
-    logits = weight @ features.t() if bias is None else torch.addmm(bias.unsqueeze(1), weight, features.t())
-    return logits.log_softmax(0).t().contiguous()

@@ -31,6 +31,7 @@ Dm memory dim (2 He), A attention dim, L layers, V vocabulary.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -40,12 +41,12 @@ from torch import Tensor, nn
 
 from attnkit.attention import Attention, Dropout, apply_mask, dropout_mask
 from attnkit.attention.scores import DotScore, GeneralScore
-from attnkit.models.fused_luong import LuongLSTMStep, luong_lstm_recurrence, vocab_log_probs
+from attnkit.models.fused_luong import LuongLSTMStep, luong_lstm_recurrence
 from attnkit.models.registry import register_model
 
 __all__ = ["DECODERS", "LossOutput", "RNNEncoder", "RNNSeq2Seq", "RNNState", "add_attention_terms",
            "add_coverage_penalty", "add_guided_alignment", "coverage_penalty", "guidance_weight",
-           "guided_alignment_loss", "rnn_seq2seq", "sequence_loss"]
+           "guided_alignment_loss", "rnn_seq2seq", "sequence_loss", "vocab_log_probs"]
 
 DECODERS = ("bahdanau", "luong", "none")
 READOUTS = ("state", "context")  # what an output layer reads besides the context and y_{i-1}: + the state, or not
@@ -163,8 +164,20 @@ class RNNEncoder(nn.Module):
         h0 = x.new_zeros(len(suffixes), x.size(0), rnn.hidden_size)
         both = len(suffixes) == 2
         if isinstance(rnn, nn.LSTM):
+            if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _onednn_bf16():
+                # Autocast sends the LSTM to oneDNN in bfloat16, which has no such kernel on a CPU without
+                # AVX-512 ("could not create a primitive descriptor"): this layer stays in float32 there.
+                with torch.autocast("cpu", enabled=False):
+                    return torch.lstm(x.float(), (h0.float(), h0.float()), weights, True, 1, 0.0, self.training,
+                                      both, True)[0]
             return torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, both, True)[0]
         return torch.gru(x, h0, weights, True, 1, 0.0, self.training, both, True)[0]
+
+
+@functools.cache
+def _onednn_bf16() -> bool:
+    """Whether oneDNN has bfloat16 kernels on this CPU (AVX-512 BF16 or newer)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 class RNNSeq2Seq(nn.Module):
@@ -367,6 +380,17 @@ class RNNSeq2Seq(nn.Module):
             raise ValueError("guided alignment and the coverage penalty need attention; decoder 'none' has none "
                              "(use bahdanau or luong)")
         return add_attention_terms(out, attn, batch, guided_alignment)
+
+
+def vocab_log_probs(features: Tensor, generator: torch.nn.Linear) -> Tensor:
+    """``log_softmax(generator(features))`` ``[N, V]``. Below 16 words (one AVX-512 vector) the CPU's
+    softmax over the last dimension is a scalar loop, 6x slower than over 16: the logits are then made
+    ``[V, N]`` and normalised along dim 0 (measured for V = 14, the ISO dates)."""
+    weight, bias = generator.weight, generator.bias
+    if weight.size(0) >= 16 or features.device.type != "cpu":
+        return torch.log_softmax(generator(features), dim=-1)
+    logits = weight @ features.t() if bias is None else torch.addmm(bias.unsqueeze(1), weight, features.t())
+    return logits.log_softmax(0).t().contiguous()
 
 
 def sequence_loss(logits: Tensor, gold: Tensor, attn: Tensor, *, pad_id: int, label_smoothing: float) -> LossOutput:

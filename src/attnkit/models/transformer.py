@@ -23,12 +23,18 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnkit.attention import Dropout, MultiHeadAttention, causal_mask
 from attnkit.models.registry import register_model
-from attnkit.models.seq2seq import LossOutput, add_attention_terms, coverage_weight, guidance_weight, sequence_loss
+from attnkit.models.seq2seq import (
+    LossOutput,
+    add_attention_terms,
+    coverage_weight,
+    guidance_weight,
+    sequence_loss,
+    vocab_log_probs,
+)
 
 __all__ = ["DecoderLayer", "EncoderLayer", "Positions", "TransformerSeq2Seq", "TransformerState",
            "transformer_seq2seq"]
@@ -106,25 +112,46 @@ class DecoderLayer(nn.Module):
         self.res_ff = _Residual(dim, dropout, norm_first)
 
     def forward(self, x: Tensor, self_kv: tuple[Tensor, Tensor] | None, cross_kv: tuple[Tensor, Tensor],
-                self_mask: Tensor | None, src_mask: Tensor, need_weights: bool = False):
-        """One layer over ``x [B, T, D]``.
+                self_mask: Tensor | None, src_mask: Tensor, need_weights: bool = False,
+                need_self_weights: bool | None = None):
+        """One layer over ``x [N, T, D]``.
 
-        ``self_kv`` holds the cached self-attention keys/values of earlier steps (``[B, H, t, Dh]``) or
-        None (full pass). Returns the output, the new self keys/values, and self/cross weights
-        ``[B, H, T, T or t+T]`` / ``[B, H, T, S]`` (None unless ``need_weights``).
+        ``self_kv`` holds the cached self-attention keys/values of earlier steps (``[N, H, t, Dh]``) or
+        None (full pass). ``cross_kv`` and ``src_mask`` have ``B`` rows: ``N = B`` or, for one step
+        (``T = 1``), ``N = B * K``, the ``K`` adjacent rows of a sentence's beams sharing its row (their
+        queries then attend as ``K`` positions of one ``[K, S]`` attention). Returns the output, the new
+        self keys/values, and self/cross weights ``[N, H, T, T or t+T]`` / ``[N, H, T, S]`` (None unless
+        ``need_self_weights`` (default: ``need_weights``) / ``need_weights``).
         """
+        need_self_weights = need_weights if need_self_weights is None else need_self_weights
+
         def self_block(h):
-            k, v = self.self_attn.project_kv(h, h)  # [B, H, T, Dh]
+            k, v = self.self_attn.project_kv(h, h)  # [N, H, T, Dh]
             if self_kv is not None:
                 k, v = torch.cat([self_kv[0], k], 2), torch.cat([self_kv[1], v], 2)
-            out = self.self_attn.attend(h, (k, v), self_mask, need_weights=need_weights, average_weights=False)
+            out = self.self_attn.attend(h, (k, v), self_mask, need_weights=need_self_weights,
+                                        average_weights=False)
             return out.output, (k, v, out.attn_weights)
 
         x, (k, v, self_w) = self.res_self(x, self_block)
-        x, cross_w = self.res_cross(x, lambda h: self.cross_attn.attend(
-            h, cross_kv, src_mask, need_weights=need_weights, average_weights=False))
+        x, cross_w = self.res_cross(x, lambda h: self._cross(h, cross_kv, src_mask, need_weights))
         x, _ = self.res_ff(x, lambda h: (self.ff(h), None))
         return x, (k, v), self_w, cross_w
+
+    def _cross(self, h: Tensor, cross_kv: tuple[Tensor, Tensor], src_mask: Tensor, need_weights: bool):
+        N, T, D = h.shape
+        B = cross_kv[0].size(0)
+        if N == B:
+            out = self.cross_attn.attend(h, cross_kv, src_mask, need_weights=need_weights, average_weights=False)
+            return out.output, out.attn_weights
+        if T != 1 or N % B:
+            raise ValueError(f"{N} rows of {T} step(s) cannot share {B} sources: beams share a source's row "
+                             "one step at a time, K adjacent rows per sentence")
+        out = self.cross_attn.attend(h.view(B, N // B, D), cross_kv, src_mask, need_weights=need_weights,
+                                     average_weights=False)  # [B, K, D], [B, H, K, S]
+        w = out.attn_weights
+        w = None if w is None else w.transpose(1, 2).reshape(N, w.size(1), 1, w.size(3))  # [N, H, 1, S]
+        return out.output.view(N, 1, D), w
 
 
 @dataclass
@@ -141,6 +168,12 @@ class TransformerState:
     # and stacking would copy the whole cache once more per step; a layer's slice of a stacked cross-
     # attention tensor is not contiguous over [B, H], so every matmul with it would copy it (a quarter of
     # a beam-5 step, profiled).
+
+    @property
+    def beams_share_source(self) -> bool:
+        """Beam search keeps the per-source tensors at one row per sentence: a step's cross-attention reads
+        a sentence's row for all of its adjacent beams (:meth:`DecoderLayer.forward`)."""
+        return True
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -190,18 +223,24 @@ class TransformerSeq2Seq(nn.Module):
         """One step with the cache. tokens ``[B]`` -> log_probs ``[B, V]``, attn ``[B, S]`` or ``[B, L, H, S]``."""
         t = state.self_k[0].size(2)
         x = self.positions(self.tgt_embed(tokens[:, None]), offset=t)  # [B, 1, D]
+        every = self.attention_output == "all"  # else only the alignment layer's weights are returned
+        # One query a row: on the CPU the explicit attention (two batched products and a softmax, ~370 us)
+        # took 60% of the time of F.scaled_dot_product_attention's flash kernel (~620 us; beam 5, 320 rows),
+        # so every layer takes it there; elsewhere the layers whose weights are not returned take SDPA.
+        explicit = x.device.type == "cpu"
         new_k, new_v, cross = [], [], []
         for i, layer in enumerate(self.decoder):
+            returned = every or i == self.align_layer
             x, (k, v), _, w = layer(x, (state.self_k[i], state.self_v[i]),
                                     (state.cross_k[i], state.cross_v[i]), None, state.memory_mask,
-                                    need_weights=True)
+                                    need_weights=returned or explicit, need_self_weights=explicit)
             new_k.append(k)
             new_v.append(v)
-            cross.append(w[:, :, 0])  # [B, H, S]
-        log_probs = F.log_softmax(self.generator(self.dec_norm(x[:, 0])), dim=-1)
+            if returned:
+                cross.append(w[:, :, 0])  # [B, H, S]
+        log_probs = vocab_log_probs(self.dec_norm(x[:, 0]), self.generator)  # [B, V]
         state = replace(state, self_k=tuple(new_k), self_v=tuple(new_v))
-        attn = torch.stack(cross, 1)  # [B, L, H, S]
-        return log_probs, state, attn if self.attention_output == "all" else self.alignment_from(attn)
+        return log_probs, state, torch.stack(cross, 1) if every else cross[0].mean(1)  # [B, L, H, S] / [B, S]
 
     def decode_full(self, tgt_in: Tensor, memory_kv: TransformerState, need_weights: bool = False):
         """Teacher-forced decoder over all steps at once: output ``[B, T, D]``, self and cross weights

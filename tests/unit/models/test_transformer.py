@@ -1,9 +1,12 @@
 """Transformer equivalences: cached decoding == full forward, fused == explicit attention path."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from attnkit.decoding import beam_search, greedy_search
+from attnkit.decoding.state import repeat_state
 from attnkit.models import create_model
 
 
@@ -67,6 +70,26 @@ def test_alignment_layer_and_all_heads_through_beam_search():
     greedy = greedy_search(align, src, mask, max_len_offset=4)[0][0]
     full = greedy_search(_model(attention_output="all"), src, mask, max_len_offset=4)[0][0]
     torch.testing.assert_close(greedy.attn, full.attn[:, 0].mean(1))
+
+
+@pytest.mark.parametrize("attention_output", ["align", "all"])
+def test_beams_sharing_a_source_row_equal_beams_with_their_own_copy(attention_output):
+    model = _model(attention_output=attention_output)
+    src, mask, tgt = _batch()
+    state = model.encode(src, mask)
+    assert state.beams_share_source
+    shared, copied = repeat_state(state, 4, per_source=False), repeat_state(state, 4)
+    assert shared.cross_k[0].size(0) == 3 and copied.cross_k[0].size(0) == 12
+    tokens = tgt.repeat_interleave(4, 0)  # [12, T]
+    tokens[1::4] = tokens[1::4].roll(1, 1)  # the beams of a sentence differ
+    for t in range(tgt.size(1)):
+        lp_shared, shared, a_shared = model.decode_step(tokens[:, t], shared)
+        lp_copied, copied, a_copied = model.decode_step(tokens[:, t], copied)
+        torch.testing.assert_close(lp_shared, lp_copied, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(a_shared, a_copied, rtol=1e-10, atol=1e-10)
+    ragged = replace(shared, self_k=tuple(k[:10] for k in shared.self_k), self_v=tuple(v[:10] for v in shared.self_v))
+    with pytest.raises(ValueError, match=r"10 rows of 1 step\(s\) cannot share 3 sources"):
+        model.decode_step(tokens[:10, 0], ragged)
 
 
 def test_beam_one_equals_greedy():
