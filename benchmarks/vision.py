@@ -7,7 +7,8 @@ on clips, and RAM's glimpses against a CNN on cluttered Fashion-MNIST. One table
     python benchmarks/vision.py
 
 Recipes: ``configs/caption_scenes_soft.yaml``, ``caption_scenes_hard.yaml``, ``caption_clips.yaml``,
-``ram_cluttered.yaml`` and ``cnn_cluttered.yaml``, the soft captioner again with each region's
+``ram_cluttered.yaml`` and ``cnn_cluttered.yaml`` (also without the clutter: ``ram_translated``,
+``cnn_translated``, the translated 60 x 60 canvases of the issue's RAM bar), the soft captioner again with each region's
 position added to its features (``model.region_positions=true``), the video captioner again as it was
 before 2026-12-02 (each frame mean-pooled, the doubly stochastic penalty, a wider CNN without the frame
 differences: ``caption_clips_mean``), and the CNN once more on single 28 x 28 items without clutter
@@ -41,6 +42,9 @@ RECIPES = {  # run name -> (what the row says, recipe, overrides)
                             "model.channels=[32,64,128]"]),
     "ram_cluttered": ("RAM, 6 glimpses (cluttered 60 x 60)", "ram_cluttered", []),
     "cnn_cluttered": ("CNN (cluttered 60 x 60)", "cnn_cluttered", []),
+    # The RAM bar reads "60 x 60 translated": the same canvases without the clutter.
+    "ram_translated": ("RAM, 6 glimpses (translated 60 x 60, no clutter)", "ram_cluttered", ["data.clutter=0"]),
+    "cnn_translated": ("CNN (translated 60 x 60, no clutter)", "cnn_cluttered", ["data.clutter=0"]),
     "cnn_items": ("CNN, one 28 x 28 item, no clutter (what recognising an item alone reaches)", "cnn_cluttered",
                   ["data.image_size=28", "data.clutter=0"]),
 }
