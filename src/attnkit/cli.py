@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.3, help="weight threshold for --method threshold")
     p.add_argument("--level", choices=["token", "word"], default="token",
                    help="token indices, or whitespace-separated words (default token)")
-    p.add_argument("--beam", type=int, help="beam size when translating (default from the model's config)")
+    p.add_argument("--beam", type=_positive_int, help="beam size when translating (default from the model's config)")
     p.set_defaults(func=cmd_align)
 
     p = verbs.add_parser("classify", help="label documents (one per line, or a .jsonl file with a text key) with "
@@ -441,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files; colour is turned grey and the size "
                    "fitted to the model's")
-    p.add_argument("--beam", type=int, help="captioners: beam size (1 = greedy; default from the model's config)")
+    p.add_argument("--beam", type=_positive_int,
+                   help="captioners: beam size (1 = greedy; default from the model's config)")
     p.add_argument("--json", action="store_true", help="one JSON object per image, with the attention")
     p.add_argument("--attention", metavar="DIR", help="write pictures of the attention into DIR: per word an "
                    "overlay on the image (0001_00.png, ...), per clip a frame strip with each word's weights "
@@ -456,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--src", help="source file (with --ref) instead of a built-in split")
     p.add_argument("--ref", help="reference file, one line per source line")
     p.add_argument("--file", help="classifiers and matchers: a labelled CSV/TSV/JSONL file instead of a split")
-    p.add_argument("--beam", type=int, help="beam size (default from the model's config)")
+    p.add_argument("--beam", type=_positive_int, help="beam size (default from the model's config)")
     p.add_argument("--output", "-o", help="also write the hypotheses to this file")
     p.add_argument("--report", metavar="DIR", help="write an HTML report (metrics, training curves, best and "
                    "worst examples with their attention: sentences, documents, captions, images) to DIR/index.html")

@@ -88,3 +88,12 @@ def test_translate_counts_must_be_positive(tmp_path, capsys, flag, value, expect
         main(["translate", str(tmp_path), flag, value])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and f"argument {flag}: {expected}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["align", "evaluate", "caption"])
+def test_every_beam_flag_must_be_positive(tmp_path, capsys, verb):
+    args = [verb, str(tmp_path)] + (["image.png"] if verb == "caption" else [])
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--beam", "0"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "argument --beam: must be at least 1, got 0" in err and "Traceback" not in err

@@ -168,8 +168,7 @@ class RNNEncoder(nn.Module):
                 # Autocast sends the LSTM to oneDNN in bfloat16, which has no such kernel on a CPU without
                 # AVX-512 ("could not create a primitive descriptor"): this layer stays in float32 there.
                 with torch.autocast("cpu", enabled=False):
-                    return torch.lstm(x.float(), (h0.float(), h0.float()), weights, True, 1, 0.0, self.training,
-                                      both, True)[0]
+                    return self._direction(x.float(), layer, *suffixes)
             return torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, both, True)[0]
         return torch.gru(x, h0, weights, True, 1, 0.0, self.training, both, True)[0]
 

@@ -216,7 +216,12 @@ class TransformerSeq2Seq(nn.Module):
     def alignment_from(self, attn_all: Tensor) -> Tensor:
         """The alignment view of every-layer attention: ``[..., L, H, S]`` -> ``[..., S]`` (the alignment
         layer, heads averaged), as :meth:`decode_step` returns with ``attention_output="align"``."""
-        return attn_all[..., self.align_layer, :, :].mean(-2)
+        return self._heads_averaged(attn_all[..., self.align_layer, :, :])
+
+    @staticmethod
+    def _heads_averaged(attn: Tensor) -> Tensor:
+        """One layer's ``[..., H, S]`` -> the alignment view ``[..., S]``."""
+        return attn.mean(-2)
 
     # ------------------------------------------------------------------ decoder
     def decode_step(self, tokens: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState, Tensor]:
@@ -240,7 +245,8 @@ class TransformerSeq2Seq(nn.Module):
                 cross.append(w[:, :, 0])  # [B, H, S]
         log_probs = vocab_log_probs(self.dec_norm(x[:, 0]), self.generator)  # [B, V]
         state = replace(state, self_k=tuple(new_k), self_v=tuple(new_v))
-        return log_probs, state, torch.stack(cross, 1) if every else cross[0].mean(1)  # [B, L, H, S] / [B, S]
+        attn = torch.stack(cross, 1) if every else self._heads_averaged(cross[0])  # [B, L, H, S] / [B, S]
+        return log_probs, state, attn
 
     def decode_full(self, tgt_in: Tensor, memory_kv: TransformerState, need_weights: bool = False):
         """Teacher-forced decoder over all steps at once: output ``[B, T, D]``, self and cross weights
