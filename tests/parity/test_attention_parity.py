@@ -149,6 +149,42 @@ def test_multihead_equals_torch(mask_kind, kdim):
     torch.testing.assert_close(fused.output, out_ref, rtol=1e-9, atol=1e-9)
 
 
+def test_multihead_self_attention_stacks_projections_like_torch():
+    """Self-attention (query, key and value the same tensor) takes one product of the stacked q/k/v
+    projections, and key = value one of the stacked k/v: the same outputs and gradients as torch's module
+    and as the separate products; without autograd the stacked weights are kept, and rebuilt once a
+    projection changes in place."""
+    torch.manual_seed(0)
+    B, T, D, H = 3, 5, 8, 2
+    ref = nn.MultiheadAttention(D, H, batch_first=True).double()
+    ours = MultiHeadAttention(D, H).double().load_torch_weights(ref).eval()
+    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    mask = torch.ones(1, T, T, dtype=torch.bool).tril()
+    out_ref, _ = ref(x, x, x, attn_mask=~mask[0], need_weights=False)
+    out = ours(x, x, x, mask).output
+    torch.testing.assert_close(out, out_ref, **TOL)
+    separate = ours(x, x.clone(), x.clone(), mask).output  # three tensors: three products
+    torch.testing.assert_close(out, separate, **TOL)
+    g = torch.randn_like(out)
+    ref_grads = torch.autograd.grad(out_ref, [x, ref.in_proj_weight, ref.in_proj_bias], g)
+    grads = torch.autograd.grad(out, [x, ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight,
+                                      ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias], g)
+    torch.testing.assert_close(grads[0], ref_grads[0], **TOL)
+    torch.testing.assert_close(torch.cat(grads[1:4]), ref_grads[1], **TOL)
+    torch.testing.assert_close(torch.cat(grads[4:7]), ref_grads[2], **TOL)
+    q, (k, v) = ours.project_qkv(x)
+    torch.testing.assert_close(q, ours._split(ours.q_proj(x)), **TOL)
+    torch.testing.assert_close(k, ours._split(ours.k_proj(x)), **TOL)
+    torch.testing.assert_close(ours.project_kv(x, x)[1], v, **TOL)
+    with torch.no_grad():
+        before = ours(x, x, x, mask).output
+        torch.testing.assert_close(before, out.detach(), **TOL)
+        ours.v_proj.weight.mul_(2.0)  # in place: the kept stack is stale and must be rebuilt
+        after = ours(x, x, x, mask).output
+        torch.testing.assert_close(after, ours(x, x.clone(), x.clone(), mask).output, **TOL)
+        assert not torch.allclose(after, before)
+
+
 def test_multihead_query_with_no_key_gives_zero_context():
     mha = MultiHeadAttention(8, 2).eval()
     for p in mha.out_proj.parameters():

@@ -126,11 +126,11 @@ class DecoderLayer(nn.Module):
         need_self_weights = need_weights if need_self_weights is None else need_self_weights
 
         def self_block(h):
-            k, v = self.self_attn.project_kv(h, h)  # [N, H, T, Dh]
+            q, (k, v) = self.self_attn.project_qkv(h)  # [N, H, T, Dh] each
             if self_kv is not None:
                 k, v = torch.cat([self_kv[0], k], 2), torch.cat([self_kv[1], v], 2)
-            out = self.self_attn.attend(h, (k, v), self_mask, need_weights=need_self_weights,
-                                        average_weights=False)
+            out = self.self_attn.attend_heads(q, (k, v), self_mask, need_weights=need_self_weights,
+                                              average_weights=False)
             return out.output, (k, v, out.attn_weights)
 
         x, (k, v, self_w) = self.res_self(x, self_block)

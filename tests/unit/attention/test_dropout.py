@@ -47,3 +47,15 @@ def test_identity_in_eval_and_at_zero_and_zero_at_one():
     assert repr(Dropout(0.4)) == "Dropout(p=0.4)"
     with pytest.raises(ValueError, match="dropout probability"):
         Dropout(1.5)
+
+
+def test_masks_follow_torch_rng_state():
+    """A mask is decided by torch's generator (its seed is one torch draw): restoring the state, as a
+    resumed run does, redraws the same mask, and the draw advances torch's stream."""
+    torch.manual_seed(4)
+    state = torch.get_rng_state()
+    first = dropout(torch.ones(300, 7), 0.3)
+    after = torch.get_rng_state()
+    torch.set_rng_state(state)
+    assert torch.equal(dropout(torch.ones(300, 7), 0.3), first)
+    assert not torch.equal(after, state)
