@@ -34,20 +34,6 @@ def _scaled_keep_mask(x: Tensor, drop_levels: int) -> Tensor:
     return mask.mul_(_LEVELS / (_LEVELS - drop_levels))
 
 
-class _Masked(torch.autograd.Function):
-    """``x * mask``, the mask saved for the backward pass (autograd would save ``x`` too)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, mask: Tensor) -> Tensor:
-        ctx.save_for_backward(mask)
-        return x * mask
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        (mask,) = ctx.saved_tensors
-        return grad * mask, None
-
-
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """Inverted dropout of ``x`` (any shape): zero each element with probability ``p``, scale the rest."""
     if not 0.0 <= p <= 1.0:
@@ -59,7 +45,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     drop_levels = round(p * _LEVELS)
     if drop_levels >= _LEVELS:
         return x * 0.0
-    return _Masked.apply(x, _scaled_keep_mask(x, drop_levels))
+    return x * _scaled_keep_mask(x, drop_levels)  # autograd saves the mask alone: it needs no gradient
 
 
 def dropout_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor | None:
@@ -79,8 +65,9 @@ def dropout_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor | Non
 
 
 def apply_mask(x: Tensor, mask: Tensor) -> Tensor:
-    """``x * mask`` saving only the mask for the backward pass (a mask from :func:`dropout_mask`)."""
-    return _Masked.apply(x, mask)
+    """``x * mask`` (a mask from :func:`dropout_mask`). The product saves only the mask for the backward
+    pass, as the mask needs no gradient (no custom autograd function is needed for that)."""
+    return x * mask
 
 
 class Dropout(nn.Module):
