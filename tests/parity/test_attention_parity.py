@@ -149,6 +149,23 @@ def test_multihead_equals_torch(mask_kind, kdim):
     torch.testing.assert_close(fused.output, out_ref, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize(("T", "S", "D", "H"), [(1, 3, 64, 2), (1, 12, 128, 4), (2, 5, 16, 2), (8, 20, 64, 2)])
+def test_multihead_weights_like_torch_below_and_above_the_tiny_product_size(T, S, D, H):
+    """The explicit path computes tiny products (T * S * head dim < 400, a decoding step's self-attention)
+    as broadcast sums and larger ones with batched matrix products: both equal torch's module."""
+    torch.manual_seed(1)
+    B = 3
+    ref = nn.MultiheadAttention(D, H, batch_first=True).double().eval()
+    ours = MultiHeadAttention(D, H).double().eval().load_torch_weights(ref)
+    q, kv = torch.randn(B, T, D, dtype=torch.float64), torch.randn(B, S, D, dtype=torch.float64)
+    mask = torch.ones(B, S, dtype=torch.bool)
+    mask[1, S // 2:] = False
+    out_ref, w_ref = ref(q, kv, kv, key_padding_mask=~mask, need_weights=True, average_attn_weights=False)
+    out = ours(q, kv, kv, mask, need_weights=True, average_weights=False)
+    torch.testing.assert_close(out.output, out_ref, **TOL)
+    torch.testing.assert_close(out.attn_weights, w_ref, **TOL)
+
+
 def test_multihead_self_attention_stacks_projections_like_torch():
     """Self-attention (query, key and value the same tensor) takes one product of the stacked q/k/v
     projections, and key = value one of the stacked k/v: the same outputs and gradients as torch's module

@@ -24,6 +24,8 @@ from attnkit.attention.functional import broadcast_mask, check_qkv, masked_softm
 
 __all__ = ["MultiHeadAttention", "MultiHeadOutput"]
 
+_NAIVE_BMM = 400  # aten's CPU bmm takes its element-by-element loop below this many multiply-adds a matrix
+
 
 class MultiHeadOutput(NamedTuple):
     output: Tensor  # [B, T, D]
@@ -201,10 +203,19 @@ class MultiHeadAttention(nn.Module):
         return MultiHeadOutput(self.out_proj(context), weights)
 
     def _attend_explicit(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        scores = (q / math.sqrt(self.head_dim)) @ k.transpose(-2, -1)  # [B, H, T, S]
+        # On the CPU, torch's batched product multiplies element by element, one matrix at a time, when a
+        # matrix product has fewer than 400 multiply-adds (T * S * Dh): the case of a decoding step's
+        # self-attention (one query over the t < 13 keys so far, Dh = 32). Broadcast products summed
+        # compute the same thing vectorised: 35-207 us against 222-1,052 us for [320 x 4 x 1 x t] @
+        # [320 x 4 x t x 32], t = 1-12, one thread.
+        tiny = q.device.type == "cpu" and q.size(-2) * k.size(-2) * self.head_dim < _NAIVE_BMM
+        q = q / math.sqrt(self.head_dim)
+        scores = (q.unsqueeze(-2) * k.unsqueeze(-3)).sum(-1) if tiny else q @ k.transpose(-2, -1)  # [B, H, T, S]
         weights = masked_softmax(scores, None if mask is None else mask[:, None])  # [B, H, T, S]
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout)
+        if tiny:
+            return (weights.unsqueeze(-1) * v.unsqueeze(-3)).sum(-2), weights  # [B, H, T, Dh]
         return weights @ v, weights  # [B, H, T, Dh]
 
     def _attend_fused(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
