@@ -45,7 +45,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     drop_levels = round(p * _LEVELS)
     if drop_levels >= _LEVELS:
         return x * 0.0
-    return x * _scaled_keep_mask(x, drop_levels)  # autograd saves the mask alone: it needs no gradient
+    return apply_mask(x, _scaled_keep_mask(x, drop_levels))
 
 
 def dropout_mask(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor | None:

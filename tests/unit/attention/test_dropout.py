@@ -50,8 +50,8 @@ def test_identity_in_eval_and_at_zero_and_zero_at_one():
 
 
 def test_masks_follow_torch_rng_state():
-    """A mask is decided by torch's generator (its seed is one torch draw): restoring the state, as a
-    resumed run does, redraws the same mask, and the draw advances torch's stream."""
+    """A mask is drawn from torch's default generator: restoring its state, as a resumed run does,
+    redraws the same mask, and the draw advances torch's stream."""
     torch.manual_seed(4)
     state = torch.get_rng_state()
     first = dropout(torch.ones(300, 7), 0.3)
