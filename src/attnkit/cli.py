@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from attnkit import __version__
+from attnkit.allocator import keep_freed_memory
 from attnkit.errors import AttnkitError, ConfigError, DataError
 
 DEFAULT_RUNS = Path("runs")
@@ -486,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()  # before torch allocates anything: see attnkit.allocator
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may come after options (argparse only collects them before).
