@@ -113,11 +113,12 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x: Tensor, self_kv: tuple[Tensor, Tensor] | None, cross_kv: tuple[Tensor, Tensor],
                 self_mask: Tensor | None, src_mask: Tensor, need_weights: bool = False,
-                need_self_weights: bool | None = None):
+                need_self_weights: bool | None = None, self_rows: Tensor | None = None):
         """One layer over ``x [N, T, D]``.
 
-        ``self_kv`` holds the cached self-attention keys/values of earlier steps (``[N, H, t, Dh]``) or
-        None (full pass). ``cross_kv`` and ``src_mask`` have ``B`` rows: ``N = B`` or, for one step
+        ``self_kv`` holds the cached self-attention keys/values of earlier steps (``[N, H, t, Dh]``, or
+        ``[M, H, t, Dh]`` of which row ``self_rows[n]`` belongs to row ``n`` of ``x``) or None (full pass).
+        ``cross_kv`` and ``src_mask`` have ``B`` rows: ``N = B`` or, for one step
         (``T = 1``), ``N = B * K``, the ``K`` adjacent rows of a sentence's beams sharing its row (their
         queries then attend as ``K`` positions of one ``[K, S]`` attention). Returns the output, the new
         self keys/values, and self/cross weights ``[N, H, T, T or t+T]`` / ``[N, H, T, S]`` (None unless
@@ -128,7 +129,7 @@ class DecoderLayer(nn.Module):
         def self_block(h):
             q, (k, v) = self.self_attn.project_qkv(h)  # [N, H, T, Dh] each
             if self_kv is not None:
-                k, v = torch.cat([self_kv[0], k], 2), torch.cat([self_kv[1], v], 2)
+                k, v = _gather_append(self_kv[0], self_rows, k), _gather_append(self_kv[1], self_rows, v)
             out = self.self_attn.attend_heads(q, (k, v), self_mask, need_weights=need_self_weights,
                                               average_weights=False)
             return out.output, (k, v, out.attn_weights)
@@ -154,16 +155,35 @@ class DecoderLayer(nn.Module):
         return out.output.view(N, 1, D), w
 
 
+def _gather_append(cache: Tensor, rows: Tensor | None, new: Tensor) -> Tensor:
+    """The rows ``rows [N]`` of ``cache [M, H, t, Dh]`` (all of them, in order, if None) followed by ``new
+    [N, H, T, Dh]`` along the steps, ``[N, H, t + T, Dh]``: one copy of the cache a step, gathered straight
+    into the new one (a beam search that reordered the cache and then concatenated copied it twice)."""
+    if rows is None:
+        return torch.cat([cache, new], 2)
+    if torch.is_grad_enabled() and (cache.requires_grad or new.requires_grad):  # out= records no gradient
+        return torch.cat([cache.index_select(0, rows), new], 2)
+    t = cache.size(2)
+    out = new.new_empty(new.size(0), new.size(1), t + new.size(2), new.size(3))
+    torch.index_select(cache, 0, rows, out=out[:, :, :t])
+    out[:, :, t:] = new
+    return out
+
+
 @dataclass
 class TransformerState:
-    """Decoder state between steps; batch-first so search can reorder it."""
+    """Decoder state between steps; batch-first (the self-attention cache through ``self_rows``) so search can
+    reorder it."""
 
     # The same for every beam of a sentence (search need not reorder them along beams):
     memory_mask: Tensor = field(metadata={"per_source": True})  # [B, S]
     cross_k: tuple[Tensor, ...] = field(metadata={"per_source": True})  # per layer [B, H, S, Dh], projected once
     cross_v: tuple[Tensor, ...] = field(metadata={"per_source": True})  # per layer [B, H, S, Dh]
-    self_k: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]: keys of the steps so far
-    self_v: tuple[Tensor, ...]  # per decoder layer [B, H, t, Dh]
+    # The self-attention cache is not reordered by search: its rows are read through self_rows, which is,
+    # and the next step gathers them as it appends its own keys (one copy of the cache a step, not two).
+    self_k: tuple[Tensor, ...] = field(metadata={"gathered": True})  # per decoder layer [M, H, t, Dh]: keys so far
+    self_v: tuple[Tensor, ...] = field(metadata={"gathered": True})  # per decoder layer [M, H, t, Dh]
+    self_rows: Tensor  # [B] the cache row of each row
     # Per-layer tensors, not one stacked [B, L, ...] tensor: each step appends to every layer's cache,
     # and stacking would copy the whole cache once more per step; a layer's slice of a stacked cross-
     # attention tensor is not contiguous over [B, H], so every matmul with it would copy it (a quarter of
@@ -211,7 +231,7 @@ class TransformerSeq2Seq(nn.Module):
         cross_k = tuple(k.contiguous() for k, _ in kv)  # L x [B, H, S, Dh]
         cross_v = tuple(v.contiguous() for _, v in kv)
         empty = tuple(k[:, :, :0] for k in cross_k)  # L x [B, H, 0, Dh]
-        return TransformerState(src_mask, cross_k, cross_v, empty, empty)
+        return TransformerState(src_mask, cross_k, cross_v, empty, empty, torch.arange(src.size(0), device=src.device))
 
     def alignment_from(self, attn_all: Tensor) -> Tensor:
         """The alignment view of every-layer attention: ``[..., L, H, S]`` -> ``[..., S]`` (the alignment
@@ -238,13 +258,15 @@ class TransformerSeq2Seq(nn.Module):
             returned = every or i == self.align_layer
             x, (k, v), _, w = layer(x, (state.self_k[i], state.self_v[i]),
                                     (state.cross_k[i], state.cross_v[i]), None, state.memory_mask,
-                                    need_weights=returned or explicit, need_self_weights=explicit)
+                                    need_weights=returned or explicit, need_self_weights=explicit,
+                                    self_rows=state.self_rows)
             new_k.append(k)
             new_v.append(v)
             if returned:
                 cross.append(w[:, :, 0])  # [B, H, S]
         log_probs = vocab_log_probs(self.dec_norm(x[:, 0]), self.generator)  # [B, V]
-        state = replace(state, self_k=tuple(new_k), self_v=tuple(new_v))
+        state = replace(state, self_k=tuple(new_k), self_v=tuple(new_v),
+                        self_rows=torch.arange(x.size(0), device=x.device))
         attn = torch.stack(cross, 1) if every else self._heads_averaged(cross[0])  # [B, L, H, S] / [B, S]
         return log_probs, state, attn
 

@@ -136,3 +136,25 @@ def test_per_source_rows_can_stay_one_per_sentence():
     assert everyone.memory is state.memory
     some = select_beams(repeated, torch.tensor([1, 3]), back, beam, sentences, per_source_repeated=False)
     assert some.memory[:, 0].tolist() == [10, 30] and some.hidden.size(0) == 2 * beam
+
+
+@dataclass
+class GatheredState:
+    cache: Tensor = field(metadata={"gathered": True})  # [M, D]: row rows[n] belongs to row n
+    rows: Tensor  # [B]
+
+
+def test_gathered_leaves_stay_put_while_their_index_is_selected_and_repeated():
+    from attnkit.decoding import select_beams
+
+    beam, sentences = 2, 3
+    cache = torch.arange(sentences, dtype=torch.float32)[:, None] * 100  # one row per sentence
+    state = repeat_state(GatheredState(cache, torch.arange(sentences)), beam)
+    assert state.cache is cache and state.rows.tolist() == [0, 0, 1, 1, 2, 2]
+    state = GatheredState(torch.arange(6, dtype=torch.float32)[:, None], torch.arange(6))  # a step later
+    back = torch.tensor([[1, 1], [0, 1], [1, 0]])
+    moved = select_beams(state, torch.tensor([0, 2]), back, beam, sentences)
+    assert moved.cache is state.cache and moved.rows.tolist() == [1, 1, 5, 4]
+    twice = select_state(moved, torch.tensor([3, 0]))  # selections compose through the index
+    assert twice.rows.tolist() == [4, 1] and twice.cache[twice.rows, 0].tolist() == [4, 1]
+    assert map_state(lambda t: t + 1, state).cache[0, 0] == 1  # map_state itself still visits every leaf

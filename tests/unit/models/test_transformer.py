@@ -87,7 +87,7 @@ def test_beams_sharing_a_source_row_equal_beams_with_their_own_copy(attention_ou
         lp_copied, copied, a_copied = model.decode_step(tokens[:, t], copied)
         torch.testing.assert_close(lp_shared, lp_copied, rtol=1e-10, atol=1e-10)
         torch.testing.assert_close(a_shared, a_copied, rtol=1e-10, atol=1e-10)
-    ragged = replace(shared, self_k=tuple(k[:10] for k in shared.self_k), self_v=tuple(v[:10] for v in shared.self_v))
+    ragged = replace(shared, self_rows=shared.self_rows[:10])
     with pytest.raises(ValueError, match=r"10 rows of 1 step\(s\) cannot share 3 sources"):
         model.decode_step(tokens[:10, 0], ragged)
 
@@ -124,3 +124,21 @@ def test_attention_dropout_is_its_own_knob():
     classifier = create_model("transformer_classifier", vocab_size=20, num_classes=3, dropout=0.3,
                               attention_dropout=0.1)
     assert {m.dropout for m in classifier.modules() if isinstance(m, MultiHeadAttention)} == {0.1}
+
+
+def test_a_step_reads_its_cache_rows_through_self_rows_as_search_reorders_them():
+    model = _model()
+    src, mask, tgt = _batch()
+    state = model.encode(src, mask)
+    for t in range(3):
+        _, state, _ = model.decode_step(tgt[:, t], state)
+    rows = torch.tensor([2, 0, 0])  # what a search's backpointers might ask for
+    lazy = replace(state, self_rows=state.self_rows[rows])
+    eager = replace(state, self_k=tuple(k[rows] for k in state.self_k), self_v=tuple(v[rows] for v in state.self_v))
+    lp_lazy, after, _ = model.decode_step(tgt[rows, 3], lazy)
+    lp_eager, _, _ = model.decode_step(tgt[rows, 3], eager)
+    torch.testing.assert_close(lp_lazy, lp_eager, rtol=0, atol=0)
+    assert after.self_rows.tolist() == [0, 1, 2] and after.self_k[0].shape[:3] == (3, 2, 4)
+    with torch.enable_grad():  # the gathering copy records no gradient: under autograd it is done in two steps
+        model.decode_step(tgt[rows, 3], lazy)[0].sum().backward()
+    assert model.tgt_embed.weight.grad is not None
