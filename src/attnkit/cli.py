@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -178,6 +179,28 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """argparse type: a finite number above 0 (seconds, say)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in 0-65535, got {value}")
     return value
 
 
@@ -424,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", "-i", help="input file (default: stdin)")
     p.add_argument("--json", action="store_true", help="one JSON object per document: label, probabilities, "
                    "words and their attention")
-    p.add_argument("--top", type=int, default=3, help="classes printed with their probability (default 3)")
+    p.add_argument("--top", type=_positive_int, default=3, help="classes printed with their probability (default 3)")
     p.add_argument("--attention", metavar="DIR", help="write an HTML page per document (0001.html, ...) with its "
                    "words and sentences shaded by attention")
     p.set_defaults(func=cmd_classify)
@@ -467,14 +490,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("serve", help="REST API and the attention explorer page over model directories")
     p.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="models to serve (loaded once, at start)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback; no authentication)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-chars", dest="max_chars", type=int, help="characters per text (default 1000)")
-    p.add_argument("--max-batch", dest="max_batch", type=int,
+    p.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000; 0: any free one)")
+    p.add_argument("--max-chars", dest="max_chars", type=_positive_int, help="characters per text (default 1000)")
+    p.add_argument("--max-batch", dest="max_batch", type=_positive_int,
                    help="sentences, texts, pairs, images or clips per request (default 32)")
-    p.add_argument("--max-image-bytes", dest="max_image_bytes", type=int,
+    p.add_argument("--max-image-bytes", dest="max_image_bytes", type=_positive_int,
                    help="bytes of one image file, or of all the frames of one clip (default 2000000)")
-    p.add_argument("--max-beam", dest="max_beam", type=int, help="largest beam a request may ask for (default 10)")
-    p.add_argument("--timeout", dest="timeout_s", type=float, help="seconds a request may take (default 30)")
+    p.add_argument("--max-beam", dest="max_beam", type=_positive_int,
+                   help="largest beam a request may ask for (default 10)")
+    p.add_argument("--timeout", dest="timeout_s", type=_positive_float, help="seconds a request may take (default 30)")
     p.set_defaults(func=cmd_serve)
 
     p = verbs.add_parser("data", help="prepare built-in corpora")

@@ -90,6 +90,24 @@ def test_translate_counts_must_be_positive(tmp_path, capsys, flag, value, expect
     assert exit_info.value.code == 2 and f"argument {flag}: {expected}" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("args, expected", [
+    (["classify", "M", "--top", "0"], "argument --top: must be at least 1, got 0"),
+    (["serve", "M", "--max-beam", "0"], "argument --max-beam: must be at least 1, got 0"),
+    (["serve", "M", "--max-batch", "-1"], "argument --max-batch: must be at least 1, got -1"),
+    (["serve", "M", "--max-chars", "0"], "argument --max-chars: must be at least 1, got 0"),
+    (["serve", "M", "--max-image-bytes", "0"], "argument --max-image-bytes: must be at least 1, got 0"),
+    (["serve", "M", "--timeout", "0"], "argument --timeout: must be a finite number above 0, got 0"),
+    (["serve", "M", "--timeout", "soon"], "argument --timeout: expected a number, got 'soon'"),
+    (["serve", "M", "--port", "-1"], "argument --port: must be a port number in 0-65535, got -1"),
+    (["serve", "M", "--port", "70000"], "argument --port: must be a port number in 0-65535, got 70000"),
+])
+def test_limits_and_counts_of_classify_and_serve_are_checked_before_loading(capsys, args, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and expected in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("verb", ["align", "evaluate", "caption"])
 def test_every_beam_flag_must_be_positive(tmp_path, capsys, verb):
     args = [verb, str(tmp_path)] + (["image.png"] if verb == "caption" else [])
