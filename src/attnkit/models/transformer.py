@@ -161,7 +161,8 @@ def _gather_append(cache: Tensor, rows: Tensor | None, new: Tensor) -> Tensor:
     into the new one (a beam search that reordered the cache and then concatenated copied it twice)."""
     if rows is None:
         return torch.cat([cache, new], 2)
-    if torch.is_grad_enabled() and (cache.requires_grad or new.requires_grad):  # out= records no gradient
+    grad = torch.is_grad_enabled() and (cache.requires_grad or new.requires_grad)  # out= records no gradient
+    if grad or cache.device.type != "cpu":  # the strided out= is measured (and tested) on CPU only
         return torch.cat([cache.index_select(0, rows), new], 2)
     t = cache.size(2)
     out = new.new_empty(new.size(0), new.size(1), t + new.size(2), new.size(3))
