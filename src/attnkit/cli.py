@@ -171,12 +171,16 @@ def _write_glimpse_picture(image, prediction, glimpse_size: int, path: Path, sca
                             f"{len(prediction.glimpses)} glimpses")
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (a clean usage error otherwise, not a traceback from deep inside)."""
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a clean usage error otherwise, not a traceback from deep inside)."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -195,10 +199,7 @@ def _positive_float(text: str) -> float:
 
 def _port(text: str) -> int:
     """argparse type: a TCP port, 0 (any free one) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number in 0-65535, got {value}")
     return value
