@@ -137,7 +137,8 @@ WORD_VECTOR_KEYS = frozenset({"word_vectors", "word2vec_epochs", "word2vec_windo
 HAN_KEYS = frozenset({"embed_dim", "hidden_dim", "attention_dim", "pooling", "dropout"}) | WORD_VECTOR_KEYS
 CLASSIFIER_KEYS = frozenset({"embed_dim", "num_heads", "ff_dim", "encoder_layers", "dropout", "norm_first",
                              "positions", "max_positions", "pooling", "attention_dropout"}) | WORD_VECTOR_KEYS
-MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "score", "dropout"}) | WORD_VECTOR_KEYS
+MATCHER_KEYS = frozenset({"embed_dim", "hidden_dim", "coattention", "coattention_words", "score",
+                          "dropout"}) | WORD_VECTOR_KEYS
 _DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_dim", "attention_dim", "attention",
                            "doubly_stochastic", "entropy_bonus", "dropout", "readout"})
 CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
@@ -197,6 +198,9 @@ class ModelConfig(_Section):
     # classifiers (han, classifier) and the matcher
     pooling: Literal["attention", "mean", "max", "cls"] = "attention"  # han: attention/mean/max; classifier: not max
     coattention: bool = True  # matcher: False = the same encoders compared without co-attention
+    coattention_words: bool = Field(False, description=(
+        "matcher: co-attend over each word's embedding beside its encoder state (affinity, summaries and "
+        "comparison), not over the encoder states alone; needs coattention"))
     word_vectors: Literal["none", "word2vec"] = Field("none", description=(
         "han, classifier, matcher: initial word embeddings. none = random; word2vec = skip-gram vectors "
         "(gensim, size embed_dim) trained on the training split's text when a run starts (not on resume), as "
@@ -243,6 +247,9 @@ class ModelConfig(_Section):
             raise ValueError("model.pooling=max is han only; the classifier pools with attention, mean or cls")
         if self.family == "matcher" and "score" not in self.model_fields_set:
             self.score = "dot"  # the rnn default (additive) is no co-attention affinity
+        if self.family == "matcher" and self.coattention_words and not self.coattention:
+            raise ValueError("model.coattention_words=true needs model.coattention=true (it changes what is "
+                             "co-attended); drop one of the two")
         if self.family == "matcher" and self.score not in ("dot", "general"):
             raise ValueError(f"model.score={self.score} cannot be a co-attention affinity; choose dot or general")
         if any(c <= 0 for c in self.channels):

@@ -90,3 +90,16 @@ def test_readout_is_checked_against_the_decoder():
         validate_config({"model": {"decoder": "luong", "readout": "context"}})
     with pytest.raises(ConfigError, match=r"model\.readout"):
         validate_config({"model": {"family": "transformer", "readout": "context"}})
+
+
+def test_coattention_words_is_checked_against_coattention():
+    from attnkit.config import validate_config
+
+    match = {"corpus": "bible_match"}
+    cfg = validate_config({"data": match, "model": {"family": "matcher", "coattention_words": True}})
+    assert cfg.model.builder_kwargs()["coattention_words"] is True
+    with pytest.raises(ConfigError, match=re.escape("model.coattention_words=true needs model.coattention=true")):
+        validate_config({"data": match,
+                         "model": {"family": "matcher", "coattention": False, "coattention_words": True}})
+    with pytest.raises(ConfigError, match=r"model\.coattention_words does not apply to family 'han'"):
+        validate_config({"data": {"corpus": "debian"}, "model": {"family": "han", "coattention_words": True}})

@@ -32,10 +32,11 @@ def _pad(tokens, mask, extra):
     return torch.nn.functional.pad(tokens, (0, extra)), torch.nn.functional.pad(mask, (0, extra), value=False)
 
 
-@pytest.mark.parametrize("score", ["dot", "scaled_dot", "general"])
-def test_shapes_and_attention_rows(score):
+@pytest.mark.parametrize(("score", "words"), [("dot", False), ("scaled_dot", False), ("general", False),
+                                             ("dot", True), ("general", True)])
+def test_shapes_and_attention_rows(score, words):
     a, mask_a, b, mask_b = _pairs()
-    out = _model(score=score).eval()(a, mask_a, b, mask_b)
+    out = _model(score=score, coattention_words=words).eval()(a, mask_a, b, mask_b)
     assert isinstance(out, MatchOutput) and out.logits.shape == (3, 3)
     assert out.attn_ab.shape == (3, 5, 4) and out.attn_ba.shape == (3, 4, 5)
     for attn, rows, cols in ((out.attn_ab, mask_a, mask_b), (out.attn_ba, mask_b, mask_a)):
@@ -51,9 +52,9 @@ def test_baseline_has_no_attention():
     assert out.logits.shape == (3, 3) and out.attn_ab is None and out.attn_ba is None
 
 
-@pytest.mark.parametrize("coattention", [True, False])
-def test_padding_changes_nothing(coattention):
-    model = _model(coattention=coattention).eval()
+@pytest.mark.parametrize(("coattention", "words"), [(True, False), (True, True), (False, False)])
+def test_padding_changes_nothing(coattention, words):
+    model = _model(coattention=coattention, coattention_words=words).eval()
     a, mask_a, b, mask_b = _pairs()
     out = model(a, mask_a, b, mask_b)
     for extra_a, extra_b in ((3, 0), (0, 2), (1, 4)):  # either side, or both (the longer side changes)
@@ -93,12 +94,36 @@ def test_loss_backward_finite_with_an_empty_text(coattention):
         assert (attn.attn_ab[2] == 0).all() and (attn.attn_ba[2] == 0).all()
 
 
+def test_coattention_words_lines_up_identical_words():
+    """With the word part of the affinity, each token of a attends most to its own copy in b; the encoder
+    states (the part the baseline pools) are the same as without it, and the learned scale gets a gradient."""
+    torch.manual_seed(0)
+    model = create_model("matcher", vocab_size=40, embed_dim=64, hidden_dim=8, coattention_words=True).eval()
+    with torch.no_grad():
+        model.word_scale.fill_(3.0)  # word identity dominates the affinity
+    a = torch.tensor([[5, 9, 17, 23, 31]])
+    b = a[:, [3, 0, 4, 1, 2]]
+    ones = torch.ones_like(a, dtype=torch.bool)
+    out = model(a, ones, b, ones)
+    assert out.attn_ab.argmax(-1).tolist() == [[1, 3, 4, 0, 2]]  # a[i] sits at b[perm^-1[i]]
+    za, _ = model.encode_pair(a, ones, b, ones, with_words=True)
+    torch.testing.assert_close(za[..., 64:], model.encode(a, ones), **TOL)
+    torch.testing.assert_close(za[..., :64], 3.0 * model.embed(a), **TOL)
+    model.train()
+    batch = SimpleNamespace(tokens_a=a, mask_a=ones, tokens_b=b, mask_b=ones, labels=torch.tensor([1]))
+    model.loss(batch).loss.backward()
+    assert model.word_scale.grad is not None and torch.isfinite(model.word_scale.grad)
+
+
 def test_builder_and_errors():
     model = _model()
     assert isinstance(model, Matcher) and model.num_classes == 3
     assert create_model("matcher", vocab_size=20).num_classes == 2
     with pytest.raises(ValueError, match="unknown co-attention score 'additive'"):
         _model(score="additive")
+    with pytest.raises(ValueError, match="coattention_words=True needs coattention=True"):
+        _model(coattention=False, coattention_words=True)
+    assert _model().word_scale is None and "word_scale" not in dict(_model().named_parameters())
     a, mask_a, b, mask_b = _pairs()
     with pytest.raises(ValueError, match=r"tokens_a must be integer ids \[B, N\]"):
         model(a[0], mask_a[0], b, mask_b)
