@@ -79,7 +79,7 @@ class Matcher(nn.Module):
         if (coattention is None) != (compare is None):
             raise ValueError("coattention and compare come together: give both or neither")
         if coattention_words and coattention is None:
-            raise ValueError("coattention_words needs co-attention")
+            raise ValueError("coattention_words=True needs coattention=True")
         self.embed, self.encoder, self.coattention, self.compare = embed, encoder, coattention, compare
         # s of z = [s x; h]: E ** 0.25 makes a word's affinity with itself (s^2 |x|^2, |x|^2 ~ 1 at init) ~ sqrt(E)
         self.word_scale = nn.Parameter(torch.tensor(float(embed.embedding_dim) ** 0.25)) if coattention_words else None
@@ -173,8 +173,6 @@ def matcher(vocab_size: int, num_classes: int = 2, *, embed_dim: int = 100, hidd
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
     if not 0 <= pad_id < vocab_size:
         raise ValueError(f"pad_id={pad_id} must be a token id below vocab_size={vocab_size}")
-    if coattention_words and not coattention:
-        raise ValueError("coattention_words=True needs coattention=True")
     dim = 2 * hidden_dim  # encoder output
     if coattention:
         z = dim + embed_dim * coattention_words  # what is co-attended and compared
