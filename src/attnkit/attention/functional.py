@@ -105,9 +105,23 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) ->
     or the backward pass.
     """
     if mask is None:
-        return torch.softmax(scores, dim=dim)
+        return _softmax(scores, dim)
     filled = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return torch.softmax(filled, dim=dim) * mask
+    return _softmax(filled, dim) * mask
+
+
+_SCALAR_SOFTMAX = 16  # below this many entries, aten's CPU softmax over the last dimension is a scalar loop
+
+
+def _softmax(x: Tensor, dim: int) -> Tensor:
+    """``torch.softmax(x, dim)``. On the CPU, a softmax over a short last dimension (under 16 entries: a
+    decoding step's self-attention over the keys so far) runs aten's scalar loop, 5-20x slower than the
+    same rows normalised as the columns of a transposed copy, which is vectorised across rows; those are
+    returned as a transposed view."""
+    n = x.size(dim)
+    if x.device.type != "cpu" or n >= _SCALAR_SOFTMAX or dim not in (-1, x.dim() - 1) or x.numel() == n:
+        return torch.softmax(x, dim=dim)
+    return torch.softmax(x.reshape(-1, n).t().contiguous(), dim=0).t().view(x.shape)
 
 
 def sparsemax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) -> Tensor:
