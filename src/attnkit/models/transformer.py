@@ -84,7 +84,7 @@ class _Residual(nn.Module):
 
 def feed_forward(dim: int, ff_dim: int, dropout: float) -> nn.Sequential:
     """Position-wise FFN (section 3.3): ``max(0, x W1 + b1) W2 + b2``."""
-    return nn.Sequential(nn.Linear(dim, ff_dim), nn.ReLU(), Dropout(dropout), nn.Linear(ff_dim, dim))
+    return nn.Sequential(nn.Linear(dim, ff_dim), nn.ReLU(inplace=True), Dropout(dropout), nn.Linear(ff_dim, dim))
 
 
 class EncoderLayer(nn.Module):
