@@ -240,7 +240,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     sentences = _read_input(args.input)
     results = translator.translate(sentences, beam=args.beam, n_best=args.n_best, all_heads=bool(args.attention),
                                    attention=bool(args.json or args.attention),  # text alone needs no attention
-                                   workers=args.workers)
+                                   workers=args.workers, processes=True)  # one-shot: forked workers
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for i, hyps in enumerate(results):

@@ -78,6 +78,11 @@ def test_decoding_batches_at_once_gives_the_same_results(tiny_config, tmp_path):
         for a, b in zip(one, many, strict=True):
             assert [(h.text, h.score) for h in a] == [(h.text, h.score) for h in b]
             assert all(torch.equal(x.attn, y.attn) for x, y in zip(a, b, strict=True))
+        text = tr.translate(sentences, beam=beam, n_best=beam, batch_size=2, workers=1, attention=False)
+        forked = tr.translate(sentences, beam=beam, n_best=beam, batch_size=2, workers=2, attention=False,
+                              processes=True)  # as `attnkit translate` decodes text
+        assert [[(h.text, h.score) for h in a] for a in text] == [[(h.text, h.score) for h in b] for b in forked]
+        assert [[(h.text, h.score) for h in a] for a in text] == [[(h.text, h.score) for h in b] for b in one]
 
 
 def test_resume_reaches_the_same_parameters(tiny_config, tmp_path):

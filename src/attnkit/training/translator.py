@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -66,13 +68,20 @@ def decode_workers(requested: int | None, batches: int, device: torch.device) ->
     return max(1, min(2, torch.get_num_threads(), batches))
 
 
-def map_batches(fn: Callable[[T], R], batches: Sequence[T], workers: int) -> list[R]:
+def map_batches(fn: Callable[[T], R], batches: Sequence[T], workers: int, *, processes: bool = False) -> list[R]:
     """``[fn(b) for b in batches]``, ``workers`` at a time in threads (torch releases the GIL inside its
     operations), under inference mode, each thread with ``threads // workers`` of torch's intra-op threads;
-    torch's thread count is restored afterwards."""
+    torch's thread count is restored afterwards.
+
+    ``processes=True`` (where ``fork`` exists) runs the workers as forked processes instead: each sees the
+    parent's model copy-on-write and none waits for another's GIL between operations, so a step's Python
+    bookkeeping runs in parallel too. ``fn``'s results must pickle. For one-shot runs only (``attnkit
+    translate``): forking a process whose other threads may hold locks, such as a server, is unsafe."""
     if workers <= 1:
         return [fn(b) for b in batches]
     threads = torch.get_num_threads()
+    if processes and "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux"):
+        return _map_forked(fn, batches, workers, max(1, threads // workers))
 
     @torch.inference_mode()  # grad mode is per thread: a new thread starts with gradients on
     def work(batch: T) -> R:
@@ -84,6 +93,29 @@ def map_batches(fn: Callable[[T], R], batches: Sequence[T], workers: int) -> lis
             return list(pool.map(work, batches))
     finally:
         torch.set_num_threads(threads)
+
+
+_FORKED: tuple | None = None  # (fn, batches, threads) handed to forked workers by inheritance, not pickling
+
+
+def _forked_init() -> None:
+    torch.set_num_threads(_FORKED[2])
+
+
+def _forked_call(index: int):
+    with torch.inference_mode():
+        return _FORKED[0](_FORKED[1][index])
+
+
+def _map_forked(fn: Callable[[T], R], batches: Sequence[T], workers: int, threads: int) -> list[R]:
+    """:func:`map_batches` in ``workers`` forked processes, one batch a task (the next free worker takes it)."""
+    global _FORKED
+    _FORKED = (fn, batches, threads)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_forked_init) as pool:
+            return pool.map(_forked_call, range(len(batches)), chunksize=1)
+    finally:
+        _FORKED = None
 
 
 class Translator:
@@ -124,7 +156,7 @@ class Translator:
     @torch.inference_mode()
     def translate(self, sentences: list[str], *, beam: int | None = None, n_best: int | None = None,
                   batch_size: int | None = None, all_heads: bool = False, attention: bool = True,
-                  workers: int | None = None) -> list[list[Translation]]:
+                  workers: int | None = None, processes: bool = False) -> list[list[Translation]]:
         """n-best translations per sentence; ``beam=1`` is greedy search.
 
         ``all_heads=True`` also returns, for models that have them, the cross-attention of every decoder
@@ -132,6 +164,8 @@ class Translator:
         ``attention=False`` returns the text and scores only (``attn`` None): the search then keeps no
         attention history, which is less work a step. ``workers``: batches decoded at once (default
         ``decode.workers``, else :func:`decode_workers`'s choice); the results do not depend on it.
+        ``processes=True``: when only the text is asked for (``attention=False``), the workers are forked
+        processes (:func:`map_batches`), as ``attnkit translate`` runs them; never in a server.
         """
         beam = beam or self.decode.beam
         n_best = min(n_best or self.decode.n_best, beam)
@@ -144,21 +178,26 @@ class Translator:
         previous = getattr(self.model, "attention_output", None)
         chunks = [order[start : start + bs] for start in range(0, len(order), bs)]
 
-        def run(chunk: list[int]) -> None:
+        def run(chunk: list[int]) -> list[tuple[int, list[Translation]]]:
             seqs = [ids[i] or [UNK] for i in chunk]
             src, mask = _source_batch(seqs)
             enc = self.model.encode_memory(src, mask, need_weights=True)[1] if all_heads else None
             found = self._search(src, mask, beam, n_best, attention)
+            done = []
             for b, (i, hyps) in enumerate(zip(chunk, found, strict=True)):
                 n = len(seqs[b])
                 enc_b = None if enc is None else enc[b, :, :, :n, :n].float().cpu()  # [L, H, S_i, S_i]
-                results[i] = [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]
+                done.append((i, [self._wrap(sentences[i], h, all_heads, enc_b) for h in hyps]))
+            return done
 
         device = next(self.model.parameters()).device
         try:
             if all_heads:
                 self.model.attention_output = "all"
-            map_batches(run, chunks, decode_workers(workers or self.decode.workers, len(chunks), device))
+            n_workers = decode_workers(workers or self.decode.workers, len(chunks), device)
+            for done in map_batches(run, chunks, n_workers, processes=processes and not attention):
+                for i, translations in done:
+                    results[i] = translations
         finally:
             if all_heads:
                 self.model.attention_output = previous

@@ -61,3 +61,36 @@ def test_map_batches_passes_a_worker_error_on():
     with pytest.raises(ValueError, match="batch 3 is bad"):
         map_batches(fn, list(range(6)), 2)
     assert map_batches(fn, [0, 1], 1) == [0, 1]  # one worker: a plain loop in this thread
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_forked_workers_run_a_closure_in_other_processes_in_order_without_gradients():
+    import os
+
+    offset = 10  # a closure: handed to the workers by fork, not pickled
+
+    def fn(i: int) -> tuple[int, int, bool, int]:
+        w = torch.ones(2, requires_grad=True)
+        return i + offset, os.getpid(), (w * 2).requires_grad, torch.get_num_threads()
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        out = map_batches(fn, list(range(8)), 2, processes=True)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert [o[0] for o in out] == list(range(10, 18))
+    assert os.getpid() not in {o[1] for o in out}
+    assert not any(o[2] for o in out) and {o[3] for o in out} == {1}
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_forked_workers_pass_an_error_on():
+    def fn(i: int) -> int:
+        if i == 3:
+            raise ValueError("batch 3 is bad")
+        return i
+
+    with pytest.raises(ValueError, match="batch 3 is bad"):
+        map_batches(fn, list(range(6)), 2, processes=True)
