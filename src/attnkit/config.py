@@ -143,7 +143,8 @@ _DECODER_KEYS = frozenset({"channels", "convs_per_block", "embed_dim", "hidden_d
                            "doubly_stochastic", "entropy_bonus", "dropout", "readout"})
 CAPTIONER_KEYS = _DECODER_KEYS | {"region_positions"}
 VIDEO_CAPTIONER_KEYS = _DECODER_KEYS | {"frame_pool", "frame_motion", "frame_difference"}
-RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std", "glimpse_net"})
+RAM_KEYS = frozenset({"glimpse_size", "scales", "glimpses", "hidden_dim", "cell", "location_std", "glimpse_net",
+                      "every_glimpse"})
 CNN_KEYS = frozenset({"channels", "convs_per_block", "dropout"})
 FAMILY_KEYS = {"rnn": RNN_KEYS, "transformer": TRANSFORMER_KEYS, "han": HAN_KEYS, "classifier": CLASSIFIER_KEYS,
                "matcher": MATCHER_KEYS, "captioner": CAPTIONER_KEYS, "video_captioner": VIDEO_CAPTIONER_KEYS,
@@ -233,6 +234,9 @@ class ModelConfig(_Section):
     glimpse_net: Literal["mlp", "conv"] = Field("mlp", description=(
         "ram: the glimpse network's 'what' path: mlp = one linear layer over the flattened patches (Mnih et al. "
         "2014), conv = a small CNN over them (scales as channels), as in Ba et al. 2015"))
+    every_glimpse: bool = Field(False, description=(
+        "ram: classify after every glimpse (cross-entropy averaged over the glimpses) and reward each location "
+        "by the mean correctness from its glimpse on; the prediction is still the last glimpse's"))
 
     @model_validator(mode="after")
     def _keys_fit_family(self) -> ModelConfig:

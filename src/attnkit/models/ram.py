@@ -17,8 +17,12 @@ At every step ``t = 1 .. G``:
 
 The classifier reads the last ``h_G``. Training uses the hybrid loss of section 3.2: cross-entropy for the
 classifier, core and glimpse networks; REINFORCE (Williams 1992) for the location network with reward
-``R = 1`` for a correct classification and 0 otherwise, ``- sum_t log pi(l_t) (R - b_t)``; and a baseline
-``b_t = Linear(h_{t-1})`` regressed onto ``R`` (mean squared error) to reduce the variance. The location
+``R = 1`` for a correct classification and 0 otherwise, ``- sum_t log pi(l_t) (R_t - b_t)``; and a baseline
+``b_t = Linear(h_{t-1})`` regressed onto ``R_t`` (mean squared error) to reduce the variance. By default
+``R_t = R`` for every glimpse. With ``every_glimpse`` the classifier also reads every ``h_t``: the
+cross-entropy is averaged over the ``G`` glimpses, and glimpse ``t`` earns the mean correctness of the
+classifications after glimpses ``t .. G`` (``R_t = mean_{s >= t} r_s``), so a location is credited for
+how soon it makes the answer right; the prediction is still read from ``h_G``. The location
 and baseline networks read ``h`` detached, so the noisy policy gradient and the regression shape only
 their own layers; the sampled locations are detached too (the sensor is not differentiable in ``l``).
 
@@ -57,6 +61,7 @@ class RAMOutput(NamedTuple):
     locations: Tensor  # [B, G, 2] where each glimpse looked, (x, y) in [-1, 1]
     log_pi: Tensor  # [B, G] log-density of each location under the policy
     baselines: Tensor  # [B, G] predicted reward before each glimpse
+    step_logits: Tensor | None = None  # [B, G, K] the classifier after every glimpse (every_glimpse only)
 
 
 class RAMLoss(NamedTuple):
@@ -158,7 +163,7 @@ class RecurrentAttentionModel(nn.Module):
 
     def __init__(self, *, sensor: GlimpseSensor, glimpse: GlimpseNetwork, core: nn.LSTMCell | nn.GRUCell,
                  location: nn.Linear, baseline: nn.Linear, classifier: nn.Linear, glimpses: int,
-                 location_std: float, in_channels: int, image_size: int) -> None:
+                 location_std: float, in_channels: int, image_size: int, every_glimpse: bool = False) -> None:
         super().__init__()
         if glimpses < 1 or location_std <= 0:
             raise ValueError(f"need glimpses >= 1 and location_std > 0, got {glimpses}, {location_std}")
@@ -166,6 +171,7 @@ class RecurrentAttentionModel(nn.Module):
         self.location, self.baseline, self.classifier = location, baseline, classifier
         self.glimpses, self.location_std = glimpses, location_std
         self.in_channels, self.image_size = in_channels, image_size
+        self.every_glimpse = every_glimpse
 
     @property
     def num_classes(self) -> int:
@@ -188,7 +194,7 @@ class RecurrentAttentionModel(nn.Module):
         B, Hd = images.size(0), self.core.hidden_size
         h = images.new_zeros(B, Hd)  # [B, Hd]
         c = images.new_zeros(B, Hd) if isinstance(self.core, nn.LSTMCell) else None
-        locations, log_pis, baselines = [], [], []
+        locations, log_pis, baselines, states = [], [], [], []
         for _ in range(self.glimpses):
             loc, log_pi = self._policy(h)  # l_t from h_{t-1}
             baselines.append(self.baseline(h.detach()).squeeze(-1))  # [B] b_t
@@ -199,25 +205,39 @@ class RecurrentAttentionModel(nn.Module):
                 h, c = self.core(g, (h, c))
             locations.append(loc)
             log_pis.append(log_pi)
-        return RAMOutput(self.classifier(h), torch.stack(locations, 1), torch.stack(log_pis, 1),
-                         torch.stack(baselines, 1))
+            states.append(h)
+        step_logits = self.classifier(torch.stack(states, 1)) if self.every_glimpse else None  # [B, G, K]
+        logits = step_logits[:, -1] if step_logits is not None else self.classifier(h)
+        return RAMOutput(logits, torch.stack(locations, 1), torch.stack(log_pis, 1), torch.stack(baselines, 1),
+                         step_logits)
 
     def loss(self, batch, label_smoothing: float = 0.0) -> RAMLoss:
         """The hybrid loss of ``batch.images [B, C, H, W]`` and ``batch.labels [B]`` (module docstring)."""
         out = self(batch.images)
         ce = classification_loss(out.logits, batch.labels, label_smoothing)
         reward = (out.logits.detach().argmax(-1) == batch.labels).to(out.baselines.dtype)  # [B]
-        advantage = reward[:, None] - out.baselines.detach()  # [B, G]
+        if out.step_logits is None:
+            classify, returns = ce.loss, reward[:, None].expand_as(out.baselines)  # [B, G]
+        else:
+            B, G, K = out.step_logits.shape
+            classify = F.cross_entropy(out.step_logits.reshape(B * G, K), batch.labels.repeat_interleave(G),
+                                       label_smoothing=label_smoothing)
+            correct = (out.step_logits.detach().argmax(-1) == batch.labels[:, None]).to(reward.dtype)  # [B, G]
+            # R_t = mean_{s >= t} r_s: reversed cumulative sums over the glimpses still to come.
+            to_come = torch.arange(G, 0, -1, dtype=reward.dtype, device=reward.device)  # [G]
+            returns = correct.flip(1).cumsum(1).flip(1) / to_come
+        advantage = returns - out.baselines.detach()  # [B, G]
         reinforce = -(out.log_pi * advantage).sum(1).mean()
-        baseline_mse = F.mse_loss(out.baselines, reward[:, None].expand_as(out.baselines))
-        return RAMLoss(ce.loss + reinforce + baseline_mse, ce.nll, ce.ntokens, out.logits, reward.mean(),
+        baseline_mse = F.mse_loss(out.baselines, returns)
+        return RAMLoss(classify + reinforce + baseline_mse, ce.nll, ce.ntokens, out.logits, reward.mean(),
                        reinforce.detach(), baseline_mse.detach())
 
 
 @register_model("ram")
 def ram(num_classes: int, *, image_size: int = 60, in_channels: int = 1, glimpse_size: int = 12, scales: int = 3,
         glimpses: int = 6, glimpse_hidden: int = 128, location_hidden: int = 128, hidden_dim: int = 256,
-        core: str = "lstm", location_std: float = 0.15, glimpse_net: str = "mlp") -> RecurrentAttentionModel:
+        core: str = "lstm", location_std: float = 0.15, glimpse_net: str = "mlp",
+        every_glimpse: bool = False) -> RecurrentAttentionModel:
     """Build a recurrent attention model for ``image_size`` x ``image_size`` images (``glimpse_net``: ``mlp``,
     Mnih et al.'s linear "what" path, or ``conv``, a small CNN over the patches)."""
     if num_classes < 2:
@@ -236,4 +256,5 @@ def ram(num_classes: int, *, image_size: int = 60, in_channels: int = 1, glimpse
                                out_dim=hidden_dim, features=features),
         core=CORES[core](hidden_dim, hidden_dim), location=nn.Linear(hidden_dim, 2),
         baseline=nn.Linear(hidden_dim, 1), classifier=nn.Linear(hidden_dim, num_classes),
-        glimpses=glimpses, location_std=location_std, in_channels=in_channels, image_size=image_size)
+        glimpses=glimpses, location_std=location_std, in_channels=in_channels, image_size=image_size,
+        every_glimpse=every_glimpse)

@@ -79,6 +79,27 @@ def test_hybrid_loss_by_hand():
     torch.testing.assert_close(got.reward, reward.mean())
 
 
+def test_every_glimpse_loss_by_hand():
+    """Cross-entropy averaged over the glimpses; glimpse t's return is the mean correctness from t on."""
+    model = _model(every_glimpse=True).train()
+    batch = _batch()
+    torch.manual_seed(3)
+    got = model.loss(batch, label_smoothing=0.1)
+    torch.manual_seed(3)
+    out = model(batch.images)
+    assert out.step_logits.shape == (5, 3, 4)
+    torch.testing.assert_close(out.logits, out.step_logits[:, -1])  # the prediction is the last glimpse's
+    correct = (out.step_logits.argmax(-1) == batch.labels[:, None]).float()  # [B, G]
+    returns = torch.stack([correct[:, t:].mean(1) for t in range(3)], 1)  # [B, G]
+    ce = sum(F.cross_entropy(out.step_logits[:, t], batch.labels, label_smoothing=0.1) for t in range(3)) / 3
+    reinforce = -(out.log_pi * (returns - out.baselines.detach())).sum(1).mean()
+    mse = ((out.baselines - returns) ** 2).mean()
+    torch.testing.assert_close(got.loss, ce + reinforce + mse)
+    torch.testing.assert_close(got.reward, correct[:, -1].mean())
+    torch.testing.assert_close(got.nll, F.cross_entropy(out.logits, batch.labels, reduction="sum"))
+    assert _model()(batch.images).step_logits is None
+
+
 def test_policy_log_density_and_detached_core():
     model = _model(location_std=0.2).train()
     torch.manual_seed(1)
