@@ -220,8 +220,8 @@ class RecurrentAttentionModel(nn.Module):
             classify, returns = ce.loss, reward[:, None].expand_as(out.baselines)  # [B, G]
         else:
             B, G, K = out.step_logits.shape
-            classify = F.cross_entropy(out.step_logits.reshape(B * G, K), batch.labels.repeat_interleave(G),
-                                       label_smoothing=label_smoothing)
+            classify = classification_loss(out.step_logits.reshape(B * G, K), batch.labels.repeat_interleave(G),
+                                           label_smoothing).loss
             correct = (out.step_logits.detach().argmax(-1) == batch.labels[:, None]).to(reward.dtype)  # [B, G]
             # R_t = mean_{s >= t} r_s: reversed cumulative sums over the glimpses still to come.
             to_come = torch.arange(G, 0, -1, dtype=reward.dtype, device=reward.device)  # [G]
